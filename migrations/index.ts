@@ -1,0 +1,26 @@
+// Migrations as a static, ordered list: no directory scanning, so the same list works from ts sources,
+// from compiled dist/, and for both dialects. Append new migrations at the end; never reorder or rename.
+import type { Knex } from 'knex';
+import * as initialSchema from './001_initial_schema.js';
+
+/** A migration module with the name recorded for it in knex_migrations. */
+export interface NamedMigration {
+  name: string;
+  migration: Knex.Migration;
+}
+
+/** Every migration, oldest first. */
+export const migrations: readonly NamedMigration[] = [{ name: '001_initial_schema', migration: initialSchema }];
+
+/** The knex migration source over `migrations`, for knex.migrate and the knex CLI. */
+export const migrationSource: Knex.MigrationSource<NamedMigration> = {
+  async getMigrations() {
+    return [...migrations];
+  },
+  getMigrationName(spec) {
+    return spec.name;
+  },
+  async getMigration(spec) {
+    return spec.migration;
+  },
+};

@@ -1,0 +1,31 @@
+// What the HTTP API may use: narrow interfaces handed in by the composition root.
+import type { Clock } from '../domain/clock.js';
+import type { CompletionWaiter } from '../engine/completion-waiter.js';
+import type { EngineSettings } from '../engine/engine-settings.js';
+import type { NodeCatalog } from '../engine/node-catalog.js';
+import type { Logger } from '../log.js';
+import type { Enqueue } from '../queue/enqueue.js';
+import type { Store } from '../store/store.js';
+
+/** Readiness as `/health/ready` reports it. */
+export interface Readiness {
+  ready: boolean;
+  reasons: string[];
+  checks: Record<string, boolean>;
+}
+
+/** The API's view of the daemon. */
+export interface ApiDeps {
+  store: Store;
+  enqueue: Enqueue;
+  settings: () => EngineSettings;
+  catalog: NodeCatalog;
+  /** Forget a planned workflow after it changed. */
+  invalidateWorkflow(id: string): void;
+  completions: CompletionWaiter;
+  readiness(): Readiness;
+  /** Executions running now and how many may. */
+  runState(): { inFlight: number; capacity: number; poolThreads: number; poolQueued: number };
+  clock: Clock;
+  log: Logger;
+}

@@ -1,0 +1,82 @@
+// The only reader of process.env. Every setting is typed, has its unit in its name, and every
+// problem is reported at once on start so an operator fixes the unit file in one go.
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { logLevels } from './log.js';
+
+/** The daemon's process-level configuration (workflow behaviour lives in the settings table). */
+export interface Config {
+  dataDir: string;
+  dbPath: string;
+  host: string;
+  port: number;
+  workers: number;
+  logLevel: (typeof logLevels)[number];
+  sqliteSynchronous: 'NORMAL' | 'FULL';
+  shutdownGraceMs: number;
+  pollIntervalMs: number;
+  leaseMs: number;
+  writerMaxBatch: number;
+  writerMaxDelayMs: number;
+  enableTestNodes: boolean;
+  adminKeyFile: string;
+}
+
+/** Thrown when the environment holds invalid values; `problems` lists each of them. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const flag = z.enum(['0', '1', 'true', 'false']).transform((value) => value === '1' || value === 'true');
+
+// Environment variable → schema, with defaults. Units are in the variable names.
+const schema = z.object({
+  TAV_DATA_DIR: z.string().min(1).default('./data'),
+  TAV_DB_PATH: z.string().min(1).optional(),
+  TAV_HOST: z.string().min(1).default('127.0.0.1'),
+  TAV_PORT: integer(0, 65535).default(8000),
+  TAV_WORKERS: integer(1, 256).default(Math.max(1, os.availableParallelism())),
+  TAV_LOG_LEVEL: z.enum(logLevels).default('info'),
+  TAV_SQLITE_SYNCHRONOUS: z
+    .string()
+    .transform((value) => value.toUpperCase())
+    .pipe(z.enum(['NORMAL', 'FULL']))
+    .default('NORMAL'),
+  TAV_SHUTDOWN_GRACE_MS: integer(0, 3_600_000).default(30_000),
+  TAV_POLL_INTERVAL_MS: integer(10, 60_000).default(1_000),
+  TAV_LEASE_MS: integer(1_000, 86_400_000).default(300_000),
+  TAV_WRITER_MAX_BATCH: integer(1, 100_000).default(2_000),
+  TAV_WRITER_MAX_DELAY_MS: integer(0, 1_000).default(0),
+  TAV_ENABLE_TEST_NODES: flag.default(false),
+});
+
+/** Reads and validates the configuration from an environment (process.env by default). */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+  }
+  const values = parsed.data;
+  const dataDir = path.resolve(values.TAV_DATA_DIR);
+  return Object.freeze({
+    dataDir,
+    dbPath: path.resolve(values.TAV_DB_PATH ?? path.join(dataDir, 'tav_engine.db')),
+    host: values.TAV_HOST,
+    port: values.TAV_PORT,
+    workers: values.TAV_WORKERS,
+    logLevel: values.TAV_LOG_LEVEL,
+    sqliteSynchronous: values.TAV_SQLITE_SYNCHRONOUS,
+    shutdownGraceMs: values.TAV_SHUTDOWN_GRACE_MS,
+    pollIntervalMs: values.TAV_POLL_INTERVAL_MS,
+    leaseMs: values.TAV_LEASE_MS,
+    writerMaxBatch: values.TAV_WRITER_MAX_BATCH,
+    writerMaxDelayMs: values.TAV_WRITER_MAX_DELAY_MS,
+    enableTestNodes: values.TAV_ENABLE_TEST_NODES,
+    adminKeyFile: path.join(dataDir, 'admin-api-key'),
+  });
+}

@@ -1,0 +1,82 @@
+// The settings the engine obeys at run time, read from the settings table with typed defaults.
+// Reloaded on a timer (and on demand), so a change takes effect on the next claim or run.
+import type { Json } from '../../workers/node-contract.js';
+import type { BackoffPolicy } from '../domain/backoff.js';
+
+/** Engine settings in the units the engine uses. */
+export interface EngineSettings {
+  maxConcurrentNodes: number;
+  maxConcurrentRunsGlobal: number;
+  defaultTimeoutMs: number;
+  workflowTimeoutMs: number;
+  httpTimeoutMs: number;
+  continueOnError: boolean;
+  backoff: BackoffPolicy;
+  payloadMaxChars: number;
+  maxContentLengthBytes: number;
+  priorityAgingMs: number;
+  eventMaxAttempts: number;
+  memoryLimitMb: number;
+}
+
+/** The values settings.md ships, used when a row is missing or unreadable. */
+export const defaultEngineSettings: EngineSettings = Object.freeze({
+  maxConcurrentNodes: 5,
+  maxConcurrentRunsGlobal: 8,
+  defaultTimeoutMs: 300_000,
+  workflowTimeoutMs: 1_800_000,
+  httpTimeoutMs: 60_000,
+  continueOnError: false,
+  backoff: Object.freeze({ retryDelaySeconds: 5, backoffMultiplier: 1.5, maxRetryDelaySeconds: 60 }),
+  payloadMaxChars: 4000,
+  maxContentLengthBytes: 104_857_600,
+  priorityAgingMs: 60_000,
+  eventMaxAttempts: 3,
+  memoryLimitMb: 512,
+});
+
+/** Builds engine settings from the settings table (category → key → value). */
+export function engineSettingsFrom(table: Record<string, Record<string, Json>>): EngineSettings {
+  const execution = table.execution ?? {};
+  const security = table.security ?? {};
+  const d = defaultEngineSettings;
+  const num = (value: Json | undefined, fallback: number) => (typeof value === 'number' && Number.isFinite(value) ? value : fallback);
+  return Object.freeze({
+    maxConcurrentNodes: num(execution.max_concurrent_nodes, d.maxConcurrentNodes),
+    maxConcurrentRunsGlobal: num(execution.max_concurrent_runs_global, d.maxConcurrentRunsGlobal),
+    defaultTimeoutMs: num(execution.default_timeout, d.defaultTimeoutMs / 1000) * 1000,
+    workflowTimeoutMs: num(execution.workflow_timeout, d.workflowTimeoutMs / 1000) * 1000,
+    httpTimeoutMs: num(execution.http_timeout, d.httpTimeoutMs / 1000) * 1000,
+    continueOnError: execution.error_handling === 'continue_on_error',
+    backoff: Object.freeze({
+      retryDelaySeconds: num(execution.retry_delay, d.backoff.retryDelaySeconds),
+      backoffMultiplier: num(execution.backoff_multiplier, d.backoff.backoffMultiplier),
+      maxRetryDelaySeconds: num(execution.max_retry_delay, d.backoff.maxRetryDelaySeconds),
+    }),
+    payloadMaxChars: num(execution.payload_max_chars, d.payloadMaxChars),
+    maxContentLengthBytes: num(security.max_content_length, d.maxContentLengthBytes),
+    priorityAgingMs: num(execution.priority_aging_seconds, d.priorityAgingMs / 1000) * 1000,
+    eventMaxAttempts: num(execution.event_max_attempts, d.eventMaxAttempts),
+    memoryLimitMb: num(execution.memory_limit_mb, d.memoryLimitMb),
+  });
+}
+
+/** Holds the current engine settings and reloads them from a source. */
+export class SettingsCache {
+  private current: EngineSettings;
+
+  constructor(private readonly load: () => Record<string, Record<string, Json>>) {
+    this.current = engineSettingsFrom(load());
+  }
+
+  /** The settings in force now. */
+  get value(): EngineSettings {
+    return this.current;
+  }
+
+  /** Re-reads the table; a change applies from the next claim or run. */
+  reload(): EngineSettings {
+    this.current = engineSettingsFrom(this.load());
+    return this.current;
+  }
+}

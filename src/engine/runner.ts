@@ -1,0 +1,128 @@
+// The runner: turns one claimed event into one attempt of its execution, then decides what the
+// attempt means for the event (done, retry later, failed for good, or handed back on drain).
+import type { NodeError } from '../../workers/node-contract.js';
+import { retryDelayMs } from '../domain/backoff.js';
+import type { Clock } from '../domain/clock.js';
+import type { ClaimedEvent } from '../domain/event.js';
+import type { ExecutionStatus, NodeRunRecord } from '../domain/execution.js';
+import type { Logger } from '../log.js';
+import type { EventOutcome, Store } from '../store/store.js';
+import type { EngineSettings } from './engine-settings.js';
+import { ExecutionRun, type ExecutionRunOutcome, type RunNode } from './execution-run.js';
+import type { WorkflowCache } from './workflow-cache.js';
+
+/** What the runner is built from. */
+export interface RunnerDeps {
+  store: Store;
+  workflows: WorkflowCache;
+  runNode: RunNode;
+  settings: () => EngineSettings;
+  clock: Clock;
+  log: Logger;
+  /** Told after an attempt's outcome is durable. */
+  onFinished?: (eventId: number, executionId: string, status: ExecutionStatus) => void;
+}
+
+/** How an attempt ended, for the dispatcher and for tests. */
+export interface AttemptResult {
+  executionStatus: ExecutionStatus;
+  event: EventOutcome['kind'];
+}
+
+/** Runs claimed events. */
+export class Runner {
+  constructor(private readonly deps: RunnerDeps) {}
+
+  /** Runs one attempt; `stopSignal` hands the event back to the queue (drain). Never rejects. */
+  async run(claimed: ClaimedEvent, stopSignal: AbortSignal): Promise<AttemptResult> {
+    try {
+      return await this.attempt(claimed, stopSignal);
+    } catch (error) {
+      // Only a bug gets here; the event must not stay claimed for ever, so it fails with the reason.
+      this.deps.log.error('run crashed', { eventId: claimed.id, executionId: claimed.executionId, error: String(error) });
+      return this.finish(claimed, 'failed', {}, {}, { kind: 'failed', error: `internal error: ${String(error)}` });
+    }
+  }
+
+  private async attempt(claimed: ClaimedEvent, stopSignal: AbortSignal): Promise<AttemptResult> {
+    const planned = this.deps.workflows.get(claimed.workflowId);
+    if (!planned) return this.finish(claimed, 'failed', {}, {}, { kind: 'failed', error: 'the workflow no longer exists' });
+    const settings = this.deps.settings();
+    const timeout = AbortSignal.timeout(settings.workflowTimeoutMs);
+    const run = new ExecutionRun(
+      {
+        executionId: claimed.executionId,
+        graph: planned.graph,
+        trigger: claimed.eventData,
+        sequential: planned.sequential,
+        continueOnError: planned.continueOnError ?? settings.continueOnError,
+        maxConcurrentNodes: settings.maxConcurrentNodes,
+        defaultTimeoutMs: settings.defaultTimeoutMs,
+        payloadMaxChars: settings.payloadMaxChars,
+        attempt: claimed.attempts,
+        finished: claimed.resumed ? this.deps.store.completedNodeOutputs(claimed.executionId) : new Map(),
+        signal: AbortSignal.any([stopSignal, timeout]),
+      },
+      this.deps.runNode,
+      this.deps.store,
+      this.deps.clock,
+    );
+    const outcome = await run.run();
+    if (outcome.status === 'aborted' && stopSignal.aborted) {
+      // Drain: the attempt is given back; finished nodes are kept for the next start to reuse.
+      return this.finish(claimed, 'pending', outcome.nodeResults, {}, { kind: 'released' });
+    }
+    if (outcome.status === 'aborted') {
+      const error = { code: 'workflow_timeout', message: `the workflow did not finish within ${settings.workflowTimeoutMs} ms`, retryable: false };
+      return this.finish(claimed, 'failed', outcome.nodeResults, {}, this.failure(claimed, error, settings), error.message);
+    }
+    if (outcome.status === 'failed') return this.finishFailed(claimed, outcome, settings);
+    return this.finish(claimed, 'completed', outcome.nodeResults, outcome.finalOutputs, { kind: 'completed' }, errorSummary(outcome));
+  }
+
+  private finishFailed(claimed: ClaimedEvent, outcome: ExecutionRunOutcome, settings: EngineSettings): Promise<AttemptResult> {
+    const error = outcome.error ?? { code: 'unknown', message: 'the run failed', retryable: false };
+    const event = this.failure(claimed, error, settings);
+    const message = `node ${outcome.failedNodeId}: ${error.message}`;
+    // A run that will be retried waits as `pending`; its finished nodes are reused next time.
+    const status: ExecutionStatus = event.kind === 'retry' ? 'pending' : 'failed';
+    return this.finish(claimed, status, outcome.nodeResults, {}, event.kind === 'failed' ? { kind: 'failed', error: message } : event, message);
+  }
+
+  /** A retry with backoff while attempts remain and the failure may pass; otherwise failed for good. */
+  private failure(claimed: ClaimedEvent, error: NodeError, settings: EngineSettings): EventOutcome {
+    if (error.retryable && claimed.attempts < claimed.maxAttempts) {
+      return { kind: 'retry', runAt: this.deps.clock.now() + retryDelayMs(settings.backoff, claimed.attempts), error: error.message };
+    }
+    return { kind: 'failed', error: error.message };
+  }
+
+  private async finish(
+    claimed: ClaimedEvent,
+    executionStatus: ExecutionStatus,
+    nodeResults: Record<string, NodeRunRecord>,
+    finalOutputs: Record<string, unknown>,
+    event: EventOutcome,
+    errorMessage: string | null = null,
+  ): Promise<AttemptResult> {
+    const applied = await this.deps.store.finishRun({
+      eventId: claimed.id,
+      leaseToken: claimed.leaseToken,
+      executionId: claimed.executionId,
+      executionStatus,
+      nodeResults,
+      finalOutputs: finalOutputs as never,
+      errorMessage,
+      event,
+    });
+    if (!applied) this.deps.log.debug('attempt outcome dropped: lease lost', { eventId: claimed.id });
+    this.deps.log.debug('attempt finished', { eventId: claimed.id, executionId: claimed.executionId, executionStatus, event: event.kind });
+    this.deps.onFinished?.(claimed.id, claimed.executionId, executionStatus);
+    return { executionStatus, event: event.kind };
+  }
+}
+
+function errorSummary(outcome: ExecutionRunOutcome): string | null {
+  const failed = Object.entries(outcome.nodeResults).filter(([, record]) => record.status === 'failed');
+  return failed.length === 0 ? null : `continued past failed nodes: ${failed.map(([id]) => id).join(', ')}`;
+}

@@ -1,0 +1,156 @@
+// Composition root: config → lock → migrate → open store → rescue orphans → pool → API listen →
+// dispatcher → ready. stop() drains in the reverse order.
+import fs from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import http from 'node:http';
+import { hostname } from 'node:os';
+import type { Readiness } from './api/api-deps.js';
+import { createApp } from './api/app.js';
+import { ensureAdminKey } from './auth/bootstrap-key.js';
+import type { Config } from './config.js';
+import { systemClock, type Clock } from './domain/clock.js';
+import { CompletionWaiter } from './engine/completion-waiter.js';
+import { SettingsCache } from './engine/engine-settings.js';
+import { builtinCatalog } from './engine/node-catalog.js';
+import { Runner } from './engine/runner.js';
+import { WorkflowCache } from './engine/workflow-cache.js';
+import type { Logger } from './log.js';
+import { Dispatcher } from './queue/dispatcher.js';
+import { createEnqueuer } from './queue/enqueue.js';
+import { NodePool } from './queue/pool.js';
+import { migrateToLatest } from './store/migrate.js';
+import { acquireDaemonLock } from './store/sqlite/daemon-lock.js';
+import { openKnexSqlite } from './store/sqlite/knex-sqlite.js';
+import { SqliteStore } from './store/sqlite/sqlite-store.js';
+
+/** A running daemon. */
+export interface Daemon {
+  port: number;
+  /** Drains and stops; `force` hands running work back at once instead of waiting for the grace period. */
+  stop(options?: { force?: boolean }): Promise<void>;
+  readiness(): Readiness;
+}
+
+// The settings table may be changed by another process (a `tav` command): re-read it this often.
+const settingsReloadMs = 5_000;
+
+/** Starts the daemon on the configured SQLite file and port. */
+export async function startDaemon(config: Config, log: Logger, clock: Clock = systemClock): Promise<Daemon> {
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  const releaseLock = acquireDaemonLock(config.dbPath);
+  try {
+    await migrate(config, log);
+    return await assemble(config, log, clock, releaseLock);
+  } catch (error) {
+    releaseLock();
+    throw error;
+  }
+}
+
+async function migrate(config: Config, log: Logger): Promise<void> {
+  const knex = openKnexSqlite(config.dbPath);
+  try {
+    const applied = await migrateToLatest(knex);
+    if (applied.length > 0) log.info('migrations applied', { applied });
+  } finally {
+    await knex.destroy();
+  }
+}
+
+async function assemble(config: Config, log: Logger, clock: Clock, releaseLock: () => void): Promise<Daemon> {
+  const store = new SqliteStore({ dbPath: config.dbPath, synchronous: config.sqliteSynchronous, writerMaxBatch: config.writerMaxBatch, writerMaxDelayMs: config.writerMaxDelayMs, clock, log });
+  const rescued = await store.rescueOrphans();
+  if (rescued > 0) log.info('events left processing by a previous process returned to the queue', { rescued });
+  await ensureAdminKey(store, config.adminKeyFile, log);
+
+  const settings = new SettingsCache(() => store.loadSettings());
+  const settingsTimer = setInterval(() => settings.reload(), settingsReloadMs).unref();
+  const catalog = builtinCatalog(config.enableTestNodes);
+  const workflows = new WorkflowCache(store, catalog);
+  const pool = new NodePool({ threads: config.workers, enableTestNodes: config.enableTestNodes, memoryLimitMb: settings.value.memoryLimitMb, log: log.child({ component: 'pool' }) });
+  const completions = new CompletionWaiter();
+  const runner = new Runner({
+    store,
+    workflows,
+    runNode: (task, options) => pool.run(task, options),
+    settings: () => settings.value,
+    clock,
+    log: log.child({ component: 'runner' }),
+    onFinished: (eventId, _executionId, status) => completions.notify(eventId, status),
+  });
+  const owner = `${hostname()}:${process.pid}`;
+  const dispatcher = new Dispatcher({
+    claim: (limit) => store.claim(limit, owner, config.leaseMs),
+    run: (event, stopSignal) => runner.run(event, stopSignal),
+    capacity: () => settings.value.maxConcurrentRunsGlobal,
+    nextDueAt: () => store.nextDueAt(),
+    clock,
+    pollIntervalMs: config.pollIntervalMs,
+    log: log.child({ component: 'dispatcher' }),
+  });
+  let draining = false;
+
+  const readiness = (): Readiness => {
+    const staleAfterMs = Math.max(3 * config.pollIntervalMs, 5_000);
+    const checks = {
+      writer_open: store.isWritable,
+      migrations_current: true,
+      pool_up: pool.isUp,
+      dispatcher_ticking: dispatcher.isClaiming && clock.now() - dispatcher.lastTickAt < staleAfterMs,
+      not_draining: !draining,
+    };
+    const reasons = Object.entries(checks)
+      .filter(([, ok]) => !ok)
+      .map(([name]) => name);
+    return { ready: reasons.length === 0, reasons, checks };
+  };
+
+  const app = createApp({
+    store,
+    enqueue: createEnqueuer({ store, settings: () => settings.value, wake: () => dispatcher.wake() }),
+    settings: () => settings.value,
+    catalog,
+    invalidateWorkflow: (id) => workflows.invalidate(id),
+    completions,
+    readiness,
+    runState: () => ({ inFlight: dispatcher.inFlightCount, capacity: settings.value.maxConcurrentRunsGlobal, poolThreads: pool.stats.threads, poolQueued: pool.stats.queued }),
+    clock,
+    log: log.child({ component: 'api' }),
+  });
+  const server = http.createServer(app.callback());
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  dispatcher.start();
+  log.info('daemon ready', { host: config.host, port, dbPath: config.dbPath, workers: config.workers });
+
+  const drain = async (force: boolean): Promise<void> => {
+    draining = true;
+    log.info('draining', { inFlight: dispatcher.inFlightCount, graceMs: force ? 0 : config.shutdownGraceMs });
+    server.close();
+    server.closeIdleConnections();
+    await dispatcher.stopClaiming();
+    const finished = force ? false : await dispatcher.waitForRuns(config.shutdownGraceMs);
+    if (!finished) {
+      log.warn('handing unfinished runs back to the queue', { inFlight: dispatcher.inFlightCount });
+      await dispatcher.releaseRuns();
+    }
+    server.closeAllConnections();
+    clearInterval(settingsTimer);
+    await pool.close();
+    await store.close();
+    releaseLock();
+    log.info('stopped');
+  };
+  let stopping: Promise<void> | null = null;
+  const stop = (options: { force?: boolean } = {}): Promise<void> => {
+    // A second, forced stop while draining skips the rest of the grace period.
+    if (stopping && options.force) void dispatcher.releaseRuns();
+    stopping ??= drain(options.force ?? false);
+    return stopping;
+  };
+  return { port, stop, readiness };
+}

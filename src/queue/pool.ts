@@ -1,0 +1,142 @@
+// The worker-thread pool (the only Piscina import). Node bodies run here; whatever happens to a
+// task — a throw, a crashed thread, a timeout, a cancel — comes back as a NodeResult value.
+import { cpus } from 'node:os';
+import { Piscina } from 'piscina';
+import type { NodeResult, NodeTask } from '../../workers/node-contract.js';
+import type { Logger } from '../log.js';
+
+/** How the pool is sized and what its threads may use. */
+export interface NodePoolOptions {
+  threads: number;
+  enableTestNodes: boolean;
+  memoryLimitMb: number;
+  log: Logger;
+  /** Most node tasks sent in one message. */
+  maxBatchSize?: number;
+  /** Node bodies awaiting I/O share a thread; this many run on one thread at once. */
+  tasksPerThread?: number;
+}
+
+/** How one node task should be sent. */
+export interface RunOptions {
+  /** Pure, fast nodes share messages; the rest travel alone so a hang or crash touches nobody else. */
+  batchable: boolean;
+  /** Cancels the task (execution cancelled or timed out as a whole). */
+  signal?: AbortSignal;
+}
+
+interface Waiting {
+  task: NodeTask;
+  resolve(result: NodeResult): void;
+}
+
+const runnerUrl = new URL('../../workers/node-runner.js', import.meta.url).href;
+
+/** The Piscina pool behind a NodeResult-returning `run`. */
+export class NodePool {
+  private readonly piscina: Piscina;
+  private readonly log: Logger;
+  private readonly maxBatchSize: number;
+  private batch: Waiting[] = [];
+  private flushScheduled = false;
+  private closed = false;
+
+  constructor(options: NodePoolOptions) {
+    this.log = options.log;
+    this.maxBatchSize = options.maxBatchSize ?? 64;
+    this.piscina = new Piscina({
+      filename: runnerUrl,
+      minThreads: options.threads,
+      maxThreads: options.threads,
+      idleTimeout: Number.MAX_SAFE_INTEGER,
+      concurrentTasksPerWorker: options.tasksPerThread ?? 8,
+      resourceLimits: { maxOldGenerationSizeMb: options.memoryLimitMb },
+      workerData: { enableTestNodes: options.enableTestNodes },
+    });
+    // A thread that dies with no task on it is reported here; without a listener it would end the process.
+    this.piscina.on('error', (error: unknown) => this.log.error('worker thread failed', { error: String(error) }));
+  }
+
+  /** Runs one node task; never rejects. */
+  run(task: NodeTask, options: RunOptions): Promise<NodeResult> {
+    if (this.closed) return Promise.resolve(failure('pool_closed', 'the worker pool is closed', true, 0));
+    if (options.batchable && task.attempt <= 1 && !options.signal?.aborted) {
+      return new Promise((resolve) => {
+        this.batch.push({ task, resolve });
+        if (this.batch.length >= this.maxBatchSize) this.flushBatch();
+        else this.scheduleFlush();
+      });
+    }
+    return this.runAlone(task, options.signal);
+  }
+
+  /** Thread count, tasks waiting for a thread, and how busy the threads are (0–1). */
+  get stats(): { threads: number; queued: number; utilization: number; completed: number } {
+    return { threads: this.piscina.threads.length, queued: this.piscina.queueSize, utilization: this.piscina.utilization, completed: this.piscina.completed };
+  }
+
+  /** True while tasks are accepted and threads exist. */
+  get isUp(): boolean {
+    return !this.closed && this.piscina.threads.length > 0;
+  }
+
+  /** Finishes running tasks, then stops the threads. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.flushBatch();
+    await this.piscina.close();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flushBatch();
+    });
+  }
+
+  private flushBatch(): void {
+    if (this.batch.length === 0) return;
+    const batch = this.batch;
+    this.batch = [];
+    const tasks = batch.map((waiting) => waiting.task);
+    // A batch holds only fast nodes; its limit is the tightest of theirs.
+    const timeoutMs = Math.min(...tasks.map((task) => task.timeoutMs));
+    const started = performance.now();
+    this.piscina.run({ tasks }, { signal: AbortSignal.timeout(timeoutMs) }).then(
+      (results: NodeResult[]) => batch.forEach((waiting, i) => waiting.resolve(results[i] ?? failure('invalid_outputs', 'the worker returned no result', false, 0))),
+      (error: unknown) => {
+        // The batch died with its thread: give each node its own chance rather than blame them all.
+        this.log.warn('node batch failed, running its tasks one by one', { error: String(error), size: batch.length, ms: performance.now() - started });
+        for (const waiting of batch) this.runAlone(waiting.task).then(waiting.resolve);
+      },
+    );
+  }
+
+  private async runAlone(task: NodeTask, cancel?: AbortSignal, isRetry = false): Promise<NodeResult> {
+    const timeout = AbortSignal.timeout(task.timeoutMs);
+    const signal = cancel ? AbortSignal.any([cancel, timeout]) : timeout;
+    const started = performance.now();
+    try {
+      const [result] = (await this.piscina.run({ tasks: [task] }, { signal })) as NodeResult[];
+      return result ?? failure('invalid_outputs', 'the worker returned no result', false, performance.now() - started);
+    } catch (error) {
+      const durationMs = performance.now() - started;
+      if (cancel?.aborted) return failure('cancelled', 'the node was cancelled', false, durationMs);
+      if (timeout.aborted) return failure('timeout', `the node did not finish within ${task.timeoutMs} ms`, true, durationMs);
+      // The thread died under this task, or under a neighbour sharing the thread: one more try tells which.
+      if (!isRetry && !this.closed) return this.runAlone(task, cancel, true);
+      return failure('worker_crashed', `the worker thread running the node died: ${String(error)}`, true, durationMs);
+    }
+  }
+}
+
+function failure(code: string, message: string, retryable: boolean, durationMs: number): NodeResult {
+  return { ok: false, error: { code, message, retryable }, durationMs };
+}
+
+/** The default pool size: one thread per core. */
+export function defaultThreadCount(): number {
+  return Math.max(1, cpus().length);
+}

@@ -1,0 +1,153 @@
+// SQL of a run's record: node logs, per-port results, progress snapshots and the reads behind
+// `GET /api/v1/executions/:id[/results|/logs]`.
+import type Database from 'better-sqlite3';
+import type { Json, PortValues } from '../../../workers/node-contract.js';
+import { isoAt } from '../../domain/clock.js';
+import type { ExecutionStatus, ExecutionView, NodeOutcomeRecord, NodeRunRecord } from '../../domain/execution.js';
+import type { ExecutionLogView, ExecutionResultView } from '../store.js';
+import { statement } from './connection.js';
+import { fromJsonColumn, toJsonColumn } from './json-columns.js';
+
+/** Logs that a node attempt started. */
+export function insertNodeStarted(db: Database.Database, executionId: string, nodeId: string, nodeType: string, attempt: number, nowMs: number): void {
+  statement(
+    db,
+    `INSERT INTO execution_logs (execution_id, node_id, level, event, message, attempt, created_at)
+     VALUES (?, ?, 'info', 'node_started', ?, ?, ?)`,
+  ).run(executionId, nodeId, `${nodeType} started`, attempt, isoAt(nowMs));
+}
+
+/** Records a node's outcome: one result row per output port when it succeeded, and a log row. */
+export function insertNodeOutcome(db: Database.Database, outcome: NodeOutcomeRecord, payloadMaxChars: number, nowMs: number): void {
+  const nowIso = isoAt(nowMs);
+  if (outcome.outputs) insertPortResults(db, outcome.executionId, outcome.nodeId, outcome.outputs, payloadMaxChars, nowIso);
+  const failed = outcome.error !== null;
+  statement(
+    db,
+    `INSERT INTO execution_logs (execution_id, node_id, level, event, message, data, attempt, duration_ms, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(
+    outcome.executionId,
+    outcome.nodeId,
+    failed ? 'error' : 'info',
+    failed ? 'node_failed' : 'node_completed',
+    failed ? outcome.error!.message : `${outcome.nodeType} completed`,
+    failed ? JSON.stringify({ code: outcome.error!.code, retryable: outcome.error!.retryable }) : null,
+    outcome.attempt,
+    Math.round(outcome.durationMs),
+    nowIso,
+  );
+}
+
+function insertPortResults(db: Database.Database, executionId: string, nodeId: string, outputs: PortValues, payloadMaxChars: number, nowIso: string): void {
+  const insert = statement(
+    db,
+    `INSERT INTO execution_results (execution_id, node_id, port_name, data_type, content, content_projection, byte_size, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  for (const port in outputs) {
+    const value = outputs[port];
+    const isText = typeof value === 'string';
+    // Text is kept as it is; anything else as JSON, so `content` always reads back to the same value.
+    const content = isText ? value : JSON.stringify(value ?? null);
+    const projection = content.length > payloadMaxChars ? content.slice(0, payloadMaxChars) : content;
+    insert.run(executionId, nodeId, port, isText ? 'text' : dataTypeOf(value), content, projection, Buffer.byteLength(content), nowIso);
+  }
+}
+
+function dataTypeOf(value: Json | undefined): string {
+  if (Array.isArray(value)) return 'array';
+  if (value === null || value === undefined) return 'null';
+  return typeof value === 'object' ? 'json' : typeof value;
+}
+
+/** Writes the latest per-node snapshot of a running execution. */
+export function updateProgress(db: Database.Database, executionId: string, executionMode: string, nodeResults: Record<string, NodeRunRecord>, nowMs: number): void {
+  statement(db, `UPDATE executions SET node_results = ?, execution_mode = ?, updated_at = ? WHERE id = ? AND status = 'running'`).run(
+    toJsonColumn(nodeResults),
+    executionMode,
+    isoAt(nowMs),
+    executionId,
+  );
+}
+
+/** Node records of nodes that completed in an earlier attempt, with their outputs rebuilt from result rows. */
+export function selectCompletedNodes(db: Database.Database, executionId: string): Map<string, NodeRunRecord> {
+  const completed = new Map<string, NodeRunRecord>();
+  const row = statement(db, `SELECT node_results FROM executions WHERE id = ?`).get(executionId) as { node_results: string | null } | undefined;
+  const records = fromJsonColumn<Record<string, NodeRunRecord>>(row?.node_results, {});
+  for (const [nodeId, record] of Object.entries(records)) {
+    if (record.status === 'completed') completed.set(nodeId, { ...record, outputs: {} });
+  }
+  if (completed.size === 0) return completed;
+  const results = statement(db, `SELECT node_id, port_name, data_type, content FROM execution_results WHERE execution_id = ? ORDER BY id`).all(executionId) as Array<
+    Record<string, string>
+  >;
+  for (const result of results) {
+    const record = completed.get(result.node_id!);
+    if (record) record.outputs![result.port_name!] = decodeContent(result.data_type!, result.content!);
+  }
+  return completed;
+}
+
+function decodeContent(dataType: string, content: string | null): Json {
+  if (content === null) return null;
+  return dataType === 'text' ? content : (JSON.parse(content) as Json);
+}
+
+/** One execution as the API shows it. */
+export function selectExecution(db: Database.Database, id: string): ExecutionView | null {
+  const row = statement(db, `SELECT * FROM executions WHERE id = ?`).get(id) as Record<string, unknown> | undefined;
+  if (!row) return null;
+  return {
+    id: row.id as string,
+    workflow_id: row.workflow_id as string,
+    event_id: row.event_id === null ? null : Number(row.event_id),
+    status: row.status as ExecutionStatus,
+    execution_source: (row.execution_source as string | null) ?? null,
+    execution_mode: (row.execution_mode as string | null) ?? null,
+    started_by: (row.started_by as string | null) ?? null,
+    trigger_data: fromJsonColumn(row.trigger_data, null),
+    node_results: fromJsonColumn(row.node_results, null),
+    final_outputs: fromJsonColumn(row.final_outputs, null),
+    execution_metadata: fromJsonColumn(row.execution_metadata, null),
+    error_message: (row.error_message as string | null) ?? null,
+    started_at: (row.started_at as string | null) ?? null,
+    completed_at: (row.completed_at as string | null) ?? null,
+    cancelled_at: (row.cancelled_at as string | null) ?? null,
+  };
+}
+
+/** Result rows of an execution in the order they were written. */
+export function selectResults(db: Database.Database, executionId: string): ExecutionResultView[] {
+  const rows = statement(db, `SELECT * FROM execution_results WHERE execution_id = ? ORDER BY id`).all(executionId) as Array<Record<string, unknown>>;
+  return rows.map((row) => ({
+    id: Number(row.id),
+    node_id: row.node_id as string,
+    port_name: row.port_name as string,
+    data_type: row.data_type as string,
+    content: decodeContent(row.data_type as string, row.content as string | null),
+    content_projection: (row.content_projection as string | null) ?? null,
+    byte_size: Number(row.byte_size),
+    file_path: (row.file_path as string | null) ?? null,
+    created_at: row.created_at as string,
+  }));
+}
+
+/** Log rows of an execution, oldest first. */
+export function selectLogs(db: Database.Database, executionId: string, limit: number, afterId = 0): ExecutionLogView[] {
+  const rows = statement(db, `SELECT * FROM execution_logs WHERE execution_id = ? AND id > ? ORDER BY id LIMIT ?`).all(executionId, afterId, limit) as Array<
+    Record<string, unknown>
+  >;
+  return rows.map((row) => ({
+    id: Number(row.id),
+    node_id: (row.node_id as string | null) ?? null,
+    level: row.level as string,
+    event: row.event as string,
+    message: (row.message as string | null) ?? null,
+    data: fromJsonColumn(row.data, null),
+    attempt: row.attempt === null ? null : Number(row.attempt),
+    duration_ms: row.duration_ms === null ? null : Number(row.duration_ms),
+    created_at: row.created_at as string,
+  }));
+}

@@ -1,0 +1,194 @@
+// The SQLite adapter of the storage port: writes through the one Writer (group commit), reads on a
+// separate read-only connection so API reads never wait behind a commit.
+import type Database from 'better-sqlite3';
+import type { Clock } from '../../domain/clock.js';
+import { isoAt } from '../../domain/clock.js';
+import type { EnqueueRequest } from '../../domain/event.js';
+import type { NodeOutcomeRecord, NodeRunRecord } from '../../domain/execution.js';
+import type { Logger } from '../../log.js';
+import type { EventListFilter, RunFinish, Store, WorkflowInput } from '../store.js';
+import * as apiKeys from './api-key-sql.js';
+import { openReadConnection, openWriteConnection, type SynchronousMode } from './connection.js';
+import * as queue from './event-queue-sql.js';
+import * as executions from './execution-sql.js';
+import * as workflows from './workflow-sql.js';
+import { Writer } from './writer.js';
+
+/** What opening the store needs. */
+export interface SqliteStoreOptions {
+  dbPath: string;
+  synchronous: SynchronousMode;
+  writerMaxBatch: number;
+  writerMaxDelayMs: number;
+  clock: Clock;
+  log: Logger;
+}
+
+/** The storage port on one SQLite file. Open it after migrations have run. */
+export class SqliteStore implements Store {
+  private readonly writeDb: Database.Database;
+  private readonly readDb: Database.Database;
+  private readonly writer: Writer;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+
+  constructor(options: SqliteStoreOptions) {
+    this.clock = options.clock;
+    this.log = options.log;
+    this.writeDb = openWriteConnection(options.dbPath, options.synchronous);
+    this.readDb = openReadConnection(options.dbPath);
+    this.writer = new Writer(this.writeDb, { maxBatch: options.writerMaxBatch, maxDelayMs: options.writerMaxDelayMs, log: options.log });
+  }
+
+  get isWritable(): boolean {
+    return this.writer.isOpen;
+  }
+
+  writerStats() {
+    return { ...this.writer.stats };
+  }
+
+  flush(): Promise<void> {
+    return this.writer.flush();
+  }
+
+  async close(): Promise<void> {
+    await this.writer.close();
+    this.writeDb.pragma('wal_checkpoint(TRUNCATE)');
+    this.readDb.close();
+    this.writeDb.close();
+  }
+
+  // --- queue ---
+
+  enqueue(request: EnqueueRequest, sortKey: number) {
+    return this.writer.write((db) => queue.insertEvent(db, request, sortKey, this.clock.now()));
+  }
+
+  claim(limit: number, owner: string, leaseMs: number) {
+    return this.writer.write((db) => queue.claimEvents(db, limit, owner, leaseMs, this.clock.now()));
+  }
+
+  finishRun(finish: RunFinish) {
+    return this.writer.write((db) => queue.finishRun(db, finish, this.clock.now()));
+  }
+
+  cancelPendingEvent(id: number) {
+    return this.writer.write((db) => queue.cancelPendingEvent(db, id, this.clock.now()));
+  }
+
+  rescueOrphans() {
+    return this.writer.write((db) => queue.rescueOrphans(db, this.clock.now()));
+  }
+
+  getEvent(id: number) {
+    return queue.selectEvent(this.readDb, id);
+  }
+
+  listEvents(filter: EventListFilter) {
+    return queue.selectEvents(this.readDb, filter);
+  }
+
+  queueDepth() {
+    return queue.selectQueueDepth(this.readDb, this.clock.now());
+  }
+
+  nextDueAt() {
+    return queue.selectNextDueAt(this.readDb, this.clock.now());
+  }
+
+  // --- executions ---
+
+  recordNodeStarted(executionId: string, nodeId: string, nodeType: string, attempt: number): void {
+    const at = this.clock.now();
+    this.fireAndForget((db) => executions.insertNodeStarted(db, executionId, nodeId, nodeType, attempt, at));
+  }
+
+  recordNodeOutcome(outcome: NodeOutcomeRecord, payloadMaxChars: number): void {
+    const at = this.clock.now();
+    this.fireAndForget((db) => executions.insertNodeOutcome(db, outcome, payloadMaxChars, at));
+  }
+
+  saveProgress(executionId: string, executionMode: string, nodeResults: Record<string, NodeRunRecord>): void {
+    const at = this.clock.now();
+    this.writer.writeLatest(`progress:${executionId}`, (db) => executions.updateProgress(db, executionId, executionMode, nodeResults, at));
+  }
+
+  completedNodeOutputs(executionId: string) {
+    return executions.selectCompletedNodes(this.readDb, executionId);
+  }
+
+  getExecution(id: string) {
+    return executions.selectExecution(this.readDb, id);
+  }
+
+  listResults(executionId: string) {
+    return executions.selectResults(this.readDb, executionId);
+  }
+
+  listLogs(executionId: string, limit: number, afterId?: number) {
+    return executions.selectLogs(this.readDb, executionId, limit, afterId);
+  }
+
+  // --- workflows ---
+
+  createWorkflow(id: string, input: WorkflowInput) {
+    return this.writer.write((db) => workflows.insertWorkflow(db, id, input, this.clock.now()));
+  }
+
+  updateWorkflow(id: string, input: WorkflowInput) {
+    return this.writer.write((db) => workflows.updateWorkflow(db, id, input, this.clock.now()));
+  }
+
+  deleteWorkflow(id: string) {
+    return this.writer.write((db) => workflows.deleteWorkflow(db, id));
+  }
+
+  getWorkflow(id: string) {
+    return workflows.selectWorkflow(this.readDb, id);
+  }
+
+  listWorkflows(limit: number, offset: number) {
+    return workflows.selectWorkflows(this.readDb, limit, offset);
+  }
+
+  countWorkflows() {
+    return workflows.countWorkflows(this.readDb);
+  }
+
+  // --- api keys and settings ---
+
+  createApiKey(input: { userId: number; name: string; keyPrefix: string; keyHash: string; scopes: string[]; expiresAt: string | null }) {
+    return this.writer.write((db) => apiKeys.insertApiKey(db, input, isoAt(this.clock.now())));
+  }
+
+  findApiKeyByHash(keyHash: string) {
+    return apiKeys.selectApiKeyByHash(this.readDb, keyHash);
+  }
+
+  listApiKeys() {
+    return apiKeys.selectApiKeys(this.readDb);
+  }
+
+  revokeApiKey(id: number) {
+    return this.writer.write((db) => apiKeys.revokeApiKey(db, id, isoAt(this.clock.now())));
+  }
+
+  touchApiKey(id: number, at: string): void {
+    this.fireAndForget((db) => apiKeys.touchApiKey(db, id, at));
+  }
+
+  countUsableApiKeys() {
+    return apiKeys.countUsableApiKeys(this.readDb, isoAt(this.clock.now()));
+  }
+
+  loadSettings() {
+    return apiKeys.selectSettings(this.readDb);
+  }
+
+  /** A write nobody awaits (its order in the writer queue is what matters); a failure is logged, never lost silently. */
+  private fireAndForget(apply: (db: Database.Database) => unknown): void {
+    // Reaching the catch means a bug (a constraint we violated): the run goes on, its record is incomplete.
+    this.writer.write(apply).catch((error: unknown) => this.log.error('background write failed', { error: String(error) }));
+  }
+}

@@ -1,0 +1,25 @@
+// The node kinds this worker can run: built-ins always, test fixtures only when the daemon enables them.
+import type { NodeDefinition, NodeModule } from '../node-contract.js';
+import { node as delay } from './delay.js';
+import { node as testCrash } from './fixtures/test-crash.js';
+import { node as testEcho } from './fixtures/test-echo.js';
+import { node as testFail } from './fixtures/test-fail.js';
+import { node as testGarbage } from './fixtures/test-garbage.js';
+import { node as testHang } from './fixtures/test-hang.js';
+import { node as testSlow } from './fixtures/test-slow.js';
+import { node as httpRequest } from './http-request.js';
+import { node as jsonParser } from './json-parser.js';
+import { node as textDisplay } from './text-display.js';
+import { node as textInput } from './text-input.js';
+
+/** The built-in node kinds that run on the worker pool. */
+export const builtinNodes: NodeModule[] = [textInput, textDisplay, jsonParser, httpRequest, delay];
+
+/** One tiny node per failure mode (and two well-behaved helpers), for tests only. */
+export const testFixtureNodes: NodeModule[] = [testFail, testHang, testCrash, testGarbage, testSlow, testEcho];
+
+/** The definitions of the pool's node kinds, with the test fixtures when asked. */
+export function nodeDefinitions(includeFixtures: boolean): NodeDefinition[] {
+  const nodes = includeFixtures ? [...builtinNodes, ...testFixtureNodes] : builtinNodes;
+  return nodes.map((node) => node.definition);
+}
