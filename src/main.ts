@@ -141,9 +141,10 @@ async function assemble(config: Config, log: Logger, clock: Clock, releaseLock: 
     server.closeAllConnections();
     clearInterval(settingsTimer);
     await pool.close();
+    const writer = store.writerStats();
     await store.close();
     releaseLock();
-    log.info('stopped');
+    log.info('stopped', { commits: writer.commits, writes: writer.operations });
   };
   let stopping: Promise<void> | null = null;
   const stop = (options: { force?: boolean } = {}): Promise<void> => {

@@ -48,7 +48,17 @@ export class Runner {
     const planned = this.deps.workflows.get(claimed.workflowId);
     if (!planned) return this.finish(claimed, 'failed', {}, {}, { kind: 'failed', error: 'the workflow no longer exists' });
     const settings = this.deps.settings();
-    const timeout = AbortSignal.timeout(settings.workflowTimeoutMs);
+    // One controller per run, fired by the drain or the workflow timeout. (AbortSignal.timeout and
+    // AbortSignal.any keep every signal alive until its timer fires: at thousands of runs a second
+    // that is hundreds of megabytes.)
+    const abort = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      abort.abort();
+    }, settings.workflowTimeoutMs);
+    const onStop = () => abort.abort();
+    stopSignal.addEventListener('abort', onStop, { once: true });
     const run = new ExecutionRun(
       {
         executionId: claimed.executionId,
@@ -61,14 +71,17 @@ export class Runner {
         payloadMaxChars: settings.payloadMaxChars,
         attempt: claimed.attempts,
         finished: claimed.resumed ? this.deps.store.completedNodeOutputs(claimed.executionId) : new Map(),
-        signal: AbortSignal.any([stopSignal, timeout]),
+        signal: abort.signal,
       },
       this.deps.runNode,
       this.deps.store,
       this.deps.clock,
     );
-    const outcome = await run.run();
-    if (outcome.status === 'aborted' && stopSignal.aborted) {
+    const outcome = await run.run().finally(() => {
+      clearTimeout(timer);
+      stopSignal.removeEventListener('abort', onStop);
+    });
+    if (outcome.status === 'aborted' && !timedOut) {
       // Drain: the attempt is given back; finished nodes are kept for the next start to reuse.
       return this.finish(claimed, 'pending', outcome.nodeResults, {}, { kind: 'released' });
     }

@@ -1,5 +1,6 @@
 // The dispatcher decides when to claim and how many: free = capacity − in flight. It wakes on
 // enqueue and when a run ends, and polls as a fallback (delayed events, other processes' writes).
+import { setMaxListeners } from 'node:events';
 import type { Clock } from '../domain/clock.js';
 import type { ClaimedEvent } from '../domain/event.js';
 import type { Logger } from '../log.js';
@@ -28,7 +29,10 @@ export class Dispatcher {
   private lastTickMs = 0;
   private dueTimer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly deps: DispatcherDeps) {}
+  constructor(private readonly deps: DispatcherDeps) {
+    // Every run in flight listens on this one signal; hundreds of listeners are expected, not a leak.
+    setMaxListeners(0, this.stopRuns.signal);
+  }
 
   /** Starts the claim loop. */
   start(): void {
@@ -94,15 +98,18 @@ export class Dispatcher {
       this.wakeRequested = false;
       const free = this.deps.capacity() - this.inFlight.size;
       let claimedAll = false;
+      let claimedNone = true;
       if (free > 0) {
         const claimed = await this.claimSafely(free);
         for (const event of claimed) this.launch(event);
         // A full claim means more may be waiting: go round again at once.
         claimedAll = claimed.length === free;
+        claimedNone = claimed.length === 0;
       }
       if (!this.running) break;
       if (claimedAll || this.wakeRequested) continue;
-      this.armDueTimer();
+      // Only an idle queue needs the timer for its next delayed event; a busy one is woken by its runs.
+      if (claimedNone) this.armDueTimer();
       await this.sleep(this.deps.pollIntervalMs);
     }
   }

@@ -104,9 +104,14 @@ export class NodePool {
     // A batch holds only fast nodes; its limit is the tightest of theirs.
     const timeoutMs = Math.min(...tasks.map((task) => task.timeoutMs));
     const started = performance.now();
-    this.piscina.run({ tasks }, { signal: AbortSignal.timeout(timeoutMs) }).then(
-      (results: NodeResult[]) => batch.forEach((waiting, i) => waiting.resolve(results[i] ?? failure('invalid_outputs', 'the worker returned no result', false, 0))),
+    const timeout = abortAfter(timeoutMs + hardTimeoutGraceMs);
+    this.piscina.run({ tasks }, { signal: timeout.signal }).then(
+      (results: NodeResult[]) => {
+        timeout.clear();
+        batch.forEach((waiting, i) => waiting.resolve(results[i] ?? failure('invalid_outputs', 'the worker returned no result', false, 0)));
+      },
       (error: unknown) => {
+        timeout.clear();
         // The batch died with its thread: give each node its own chance rather than blame them all.
         this.log.warn('node batch failed, running its tasks one by one', { error: String(error), size: batch.length, ms: performance.now() - started });
         for (const waiting of batch) this.runAlone(waiting.task).then(waiting.resolve);
@@ -115,21 +120,46 @@ export class NodePool {
   }
 
   private async runAlone(task: NodeTask, cancel?: AbortSignal, isRetry = false): Promise<NodeResult> {
-    const timeout = AbortSignal.timeout(task.timeoutMs);
-    const signal = cancel ? AbortSignal.any([cancel, timeout]) : timeout;
+    // The worker enforces the timeout cooperatively; this hard limit, a little later, ends a thread
+    // that ignores it (a node blocking its thread), and the pool replaces the thread.
+    const timeout = abortAfter(task.timeoutMs + hardTimeoutGraceMs);
+    const onCancel = () => timeout.abort();
+    cancel?.addEventListener('abort', onCancel, { once: true });
     const started = performance.now();
     try {
-      const [result] = (await this.piscina.run({ tasks: [task] }, { signal })) as NodeResult[];
+      const [result] = (await this.piscina.run({ tasks: [task] }, { signal: timeout.signal })) as NodeResult[];
       return result ?? failure('invalid_outputs', 'the worker returned no result', false, performance.now() - started);
     } catch (error) {
       const durationMs = performance.now() - started;
       if (cancel?.aborted) return failure('cancelled', 'the node was cancelled', false, durationMs);
-      if (timeout.aborted) return failure('timeout', `the node did not finish within ${task.timeoutMs} ms`, true, durationMs);
+      if (timeout.timedOut) return failure('timeout', `the node did not finish within ${task.timeoutMs} ms`, true, durationMs);
       // The thread died under this task, or under a neighbour sharing the thread: one more try tells which.
       if (!isRetry && !this.closed) return this.runAlone(task, cancel, true);
       return failure('worker_crashed', `the worker thread running the node died: ${String(error)}`, true, durationMs);
+    } finally {
+      timeout.clear();
+      cancel?.removeEventListener('abort', onCancel);
     }
   }
+}
+
+// Grace past a node's own timeout before its thread is terminated.
+const hardTimeoutGraceMs = 1_000;
+
+/** An abort controller fired by a timer that is cleared when the task ends (nothing outlives the task). */
+function abortAfter(ms: number): { signal: AbortSignal; timedOut: boolean; abort(): void; clear(): void } {
+  const controller = new AbortController();
+  const handle = {
+    signal: controller.signal,
+    timedOut: false,
+    abort: () => controller.abort(),
+    clear: () => clearTimeout(timer),
+  };
+  const timer = setTimeout(() => {
+    handle.timedOut = true;
+    controller.abort();
+  }, ms);
+  return handle;
 }
 
 function failure(code: string, message: string, retryable: boolean, durationMs: number): NodeResult {

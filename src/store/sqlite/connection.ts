@@ -16,7 +16,7 @@ export function openWriteConnection(dbPath: string, synchronous: SynchronousMode
   db.pragma('foreign_keys = ON');
   // Another process (a `tav` command) may hold the write lock for a moment.
   db.pragma('busy_timeout = 5000');
-  db.pragma('cache_size = -32000');
+  db.pragma('cache_size = -16000');
   db.pragma('temp_store = MEMORY');
   return db;
 }
@@ -25,7 +25,7 @@ export function openWriteConnection(dbPath: string, synchronous: SynchronousMode
 export function openReadConnection(dbPath: string): Database.Database {
   const db = new Database(dbPath, { readonly: true, fileMustExist: true });
   db.pragma('busy_timeout = 5000');
-  db.pragma('cache_size = -16000');
+  db.pragma('cache_size = -8000');
   return db;
 }
 

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { ClaimedEvent, EnqueueRequest, EventStatus, QueuedEvent } from '../../domain/event.js';
 import { isoAt } from '../../domain/clock.js';
+import { uuidv7 } from '../../domain/ids.js';
 import type { EventListFilter, QueueDepth, RunFinish } from '../store.js';
 import { statement } from './connection.js';
 import { fromJsonColumn, toJsonColumn } from './json-columns.js';
@@ -90,7 +91,7 @@ function openExecution(db: Database.Database, row: EventRow, leaseToken: string,
   let executionId = row.execution_id as string | null;
   const resumed = executionId !== null;
   if (executionId === null) {
-    executionId = randomUUID();
+    executionId = uuidv7();
     statement(
       db,
       `INSERT INTO executions (id, workflow_id, event_id, status, execution_source, execution_mode, started_by, trigger_data,
