@@ -77,13 +77,13 @@ async function assemble(config: Config, log: Logger, clock: Clock, releaseLock: 
     clock,
     log: log.child({ component: 'runner' }),
     onFinished: (eventId, _executionId, status) => completions.notify(eventId, status),
+    onRetryScheduled: (runAt) => dispatcher.wakeAt(runAt),
   });
   const owner = `${hostname()}:${process.pid}`;
   const dispatcher = new Dispatcher({
     claim: (limit) => store.claim(limit, owner, config.leaseMs),
     run: (event, stopSignal) => runner.run(event, stopSignal),
     capacity: () => settings.value.maxConcurrentRunsGlobal,
-    nextDueAt: () => store.nextDueAt(),
     clock,
     pollIntervalMs: config.pollIntervalMs,
     log: log.child({ component: 'dispatcher' }),
@@ -107,7 +107,7 @@ async function assemble(config: Config, log: Logger, clock: Clock, releaseLock: 
 
   const app = createApp({
     store,
-    enqueue: createEnqueuer({ store, settings: () => settings.value, wake: () => dispatcher.wake() }),
+    enqueue: createEnqueuer({ store, settings: () => settings.value, wake: (runAt) => (runAt > clock.now() ? dispatcher.wakeAt(runAt) : dispatcher.wake()) }),
     settings: () => settings.value,
     catalog,
     invalidateWorkflow: (id) => workflows.invalidate(id),
@@ -125,6 +125,8 @@ async function assemble(config: Config, log: Logger, clock: Clock, releaseLock: 
   });
   const port = (server.address() as AddressInfo).port;
   dispatcher.start();
+  const firstDelayed = store.nextDueAt();
+  if (firstDelayed !== null) dispatcher.wakeAt(firstDelayed);
   log.info('daemon ready', { host: config.host, port, dbPath: config.dbPath, workers: config.workers });
 
   const drain = async (force: boolean): Promise<void> => {

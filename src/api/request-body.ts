@@ -11,22 +11,44 @@ export async function readJsonBody(ctx: Koa.Context, limitBytes: number): Promis
   if (ctx.request.type !== 'application/json' && !ctx.request.type.endsWith('+json')) {
     throw new AppError('unsupported_media_type', 'the body must be application/json', { status: 415 });
   }
-  if (length !== undefined && length > limitBytes) throw tooLarge(limitBytes);
+  if (length !== undefined && length > limitBytes) throw tooLarge(ctx, limitBytes);
   let text: string;
   try {
     text = await getRawBody(ctx.req, { length, limit: limitBytes, encoding: 'utf8' });
   } catch (error) {
-    if ((error as { type?: string }).type === 'entity.too.large') throw tooLarge(limitBytes);
+    if ((error as { type?: string }).type === 'entity.too.large') throw tooLarge(ctx, limitBytes);
     throw new AppError('bad_body', 'the request body could not be read', { status: 400, cause: error });
   }
   if (text.trim() === '') return {};
+  let body: unknown;
   try {
-    return JSON.parse(text);
+    body = JSON.parse(text);
   } catch {
     throw new AppError('malformed_json', 'the request body is not valid JSON', { status: 400 });
   }
+  if (exceedsDepth(body, maxJsonDepth)) throw new AppError('too_deeply_nested', `the request body nests deeper than ${maxJsonDepth} levels`, { status: 400 });
+  return body;
 }
 
-function tooLarge(limitBytes: number): AppError {
+// JSON.parse copes with any depth, but validation, serialisation and postMessage recurse and would
+// overflow the stack (a 500) from about a thousand levels; no real payload nests this far.
+const maxJsonDepth = 256;
+
+/** True when `value` nests objects/arrays more than `limit` deep; iterative, so it cannot overflow itself. */
+function exceedsDepth(value: unknown, limit: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [current, depth] = stack.pop()!;
+    if (typeof current !== 'object' || current === null) continue;
+    if (depth > limit) return true;
+    for (const child of Object.values(current)) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+// The rest of an oversized body is never read: close the connection after the answer, or a keep-alive
+// client would wait for ever to send it and every later request on that socket would hang behind it.
+function tooLarge(ctx: Koa.Context, limitBytes: number): AppError {
+  ctx.set('Connection', 'close');
   return new AppError('payload_too_large', `the request body exceeds ${limitBytes} bytes`, { status: 413 });
 }

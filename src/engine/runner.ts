@@ -21,6 +21,8 @@ export interface RunnerDeps {
   log: Logger;
   /** Told after an attempt's outcome is durable. */
   onFinished?: (eventId: number, executionId: string, status: ExecutionStatus) => void;
+  /** Told when a retry has been scheduled for later, so the dispatcher can wake on time. */
+  onRetryScheduled?: (runAt: number) => void;
 }
 
 /** How an attempt ended, for the dispatcher and for tests. */
@@ -129,6 +131,7 @@ export class Runner {
       event,
     });
     if (!applied) this.deps.log.debug('attempt outcome dropped: lease lost', { eventId: claimed.id });
+    else if (event.kind === 'retry') this.deps.onRetryScheduled?.(event.runAt);
     this.deps.log.debug('attempt finished', { eventId: claimed.id, executionId: claimed.executionId, executionStatus, event: event.kind });
     this.deps.onFinished?.(claimed.id, claimed.executionId, executionStatus);
     return { executionStatus, event: event.kind };

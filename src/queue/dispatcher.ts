@@ -11,8 +11,6 @@ export interface DispatcherDeps {
   run(event: ClaimedEvent, stopSignal: AbortSignal): Promise<unknown>;
   /** How many runs may be in flight now (read each time: settings change at run time). */
   capacity(): number;
-  /** Epoch ms when the next delayed event becomes due, or null. */
-  nextDueAt(): number | null;
   clock: Clock;
   pollIntervalMs: number;
   log: Logger;
@@ -28,6 +26,7 @@ export class Dispatcher {
   private readonly stopRuns = new AbortController();
   private lastTickMs = 0;
   private dueTimer: NodeJS.Timeout | null = null;
+  private dueAt = Number.POSITIVE_INFINITY;
 
   constructor(private readonly deps: DispatcherDeps) {
     // Every run in flight listens on this one signal; hundreds of listeners are expected, not a leak.
@@ -47,6 +46,22 @@ export class Dispatcher {
     const sleeper = this.wakeSleeper;
     this.wakeSleeper = null;
     sleeper?.();
+  }
+
+  /**
+   * Wakes the loop when a delayed event becomes due (told by enqueue and by retries), so it runs on
+   * time rather than at the next poll. One timer, for the earliest known time; polling covers the rest.
+   */
+  wakeAt(epochMs: number): void {
+    if (epochMs >= this.dueAt) return;
+    if (this.dueTimer) clearTimeout(this.dueTimer);
+    this.dueAt = epochMs;
+    this.dueTimer = setTimeout(() => {
+      this.dueTimer = null;
+      this.dueAt = Number.POSITIVE_INFINITY;
+      this.wake();
+    }, Math.max(0, epochMs - this.deps.clock.now()));
+    this.dueTimer.unref();
   }
 
   /** Runs in flight now. */
@@ -98,18 +113,14 @@ export class Dispatcher {
       this.wakeRequested = false;
       const free = this.deps.capacity() - this.inFlight.size;
       let claimedAll = false;
-      let claimedNone = true;
       if (free > 0) {
         const claimed = await this.claimSafely(free);
         for (const event of claimed) this.launch(event);
         // A full claim means more may be waiting: go round again at once.
         claimedAll = claimed.length === free;
-        claimedNone = claimed.length === 0;
       }
       if (!this.running) break;
       if (claimedAll || this.wakeRequested) continue;
-      // Only an idle queue needs the timer for its next delayed event; a busy one is woken by its runs.
-      if (claimedNone) this.armDueTimer();
       await this.sleep(this.deps.pollIntervalMs);
     }
   }
@@ -133,18 +144,6 @@ export class Dispatcher {
         this.wake();
       });
     this.inFlight.add(run);
-  }
-
-  private armDueTimer(): void {
-    if (this.dueTimer) clearTimeout(this.dueTimer);
-    this.dueTimer = null;
-    const next = this.deps.nextDueAt();
-    if (next === null) return;
-    const delay = next - this.deps.clock.now();
-    if (delay < this.deps.pollIntervalMs) {
-      this.dueTimer = setTimeout(() => this.wake(), Math.max(0, delay));
-      this.dueTimer.unref();
-    }
   }
 
   private sleep(ms: number): Promise<void> {

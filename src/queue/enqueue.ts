@@ -7,8 +7,8 @@ import type { EnqueueOutcome, QueueStore } from '../store/store.js';
 export interface EnqueuerDeps {
   store: Pick<QueueStore, 'enqueue'>;
   settings: () => EngineSettings;
-  /** Called once the event is committed. */
-  wake(): void;
+  /** Called once the event is committed, with when it may run. */
+  wake(runAt: number): void;
 }
 
 /** Commits an event and wakes the dispatcher; resolves only once the row is durable. */
@@ -19,7 +19,7 @@ export function createEnqueuer(deps: EnqueuerDeps): Enqueue {
   return async (request) => {
     const sortKey = claimSortKey(request.priority, request.runAt, deps.settings().priorityAgingMs);
     const outcome = await deps.store.enqueue(request, sortKey);
-    if (outcome.created) deps.wake();
+    if (outcome.created) deps.wake(request.runAt);
     return outcome;
   };
 }

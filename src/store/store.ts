@@ -145,6 +145,8 @@ export interface WorkflowStore {
   /** Deletes unless work is in flight; 'busy' when pending/processing events or running executions exist. */
   deleteWorkflow(id: string): Promise<'deleted' | 'missing' | 'busy'>;
   getWorkflow(id: string): WorkflowRecord | null;
+  /** Cheaper than getWorkflow when only existence matters (every enqueue asks). */
+  workflowExists(id: string): boolean;
   listWorkflows(limit: number, offset: number): WorkflowRecord[];
   countWorkflows(): number;
 }

@@ -87,7 +87,11 @@ export async function startDaemon(options: StartOptions = {}): Promise<TestDaemo
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const port = await waitForReady(() => output, exited);
+  const port = await waitForReady(() => output, exited).catch((error: unknown) => {
+    // Never leave a half-started daemon behind.
+    child.kill('SIGKILL');
+    throw error;
+  });
   const keyFile = path.join(dataDir, 'admin-api-key');
   const key = fs.readFileSync(keyFile, 'utf8').trim();
   const baseUrl = `http://127.0.0.1:${port}`;

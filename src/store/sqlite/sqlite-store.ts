@@ -148,6 +148,10 @@ export class SqliteStore implements Store {
     return workflows.selectWorkflow(this.readDb, id);
   }
 
+  workflowExists(id: string) {
+    return workflows.workflowExists(this.readDb, id);
+  }
+
   listWorkflows(limit: number, offset: number) {
     return workflows.selectWorkflows(this.readDb, limit, offset);
   }

@@ -86,6 +86,11 @@ export function selectWorkflow(db: Database.Database, id: string): WorkflowRecor
   return row ? toWorkflowRecord(row) : null;
 }
 
+/** True when a workflow with this id exists. */
+export function workflowExists(db: Database.Database, id: string): boolean {
+  return statement(db, `SELECT 1 FROM workflows WHERE id = ?`).get(id) !== undefined;
+}
+
 /** A page of workflows, newest first. */
 export function selectWorkflows(db: Database.Database, limit: number, offset: number): WorkflowRecord[] {
   const rows = statement(db, `SELECT * FROM workflows ORDER BY created_at DESC, id LIMIT ? OFFSET ?`).all(limit, offset) as Array<Record<string, unknown>>;
