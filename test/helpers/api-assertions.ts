@@ -1,5 +1,6 @@
 // Assertions and polls the API integration tests share: the error shape, and waiting for an event
 // or execution to reach a state over HTTP.
+import fs from 'node:fs';
 import { expect } from 'chai';
 import { waitFor, type TestDaemon, type TestResponse } from './daemon.js';
 
@@ -41,4 +42,15 @@ export async function waitForEventEnd(daemon: TestDaemon, eventId: number, timeo
 /** Enqueues an event for `workflowId` (202 expected) and returns the answer's body. */
 export async function enqueue(daemon: TestDaemon, workflowId: string, fields: Record<string, unknown> = {}): Promise<any> {
   return expectOk(await daemon.request('POST', '/api/v1/events', { workflow_id: workflowId, ...fields }), 202);
+}
+
+/** Deletes temp data folders once every test of `suite` passed; otherwise keeps them for inspection. */
+export function removeIfAllPassed(suite: Mocha.Suite, ...dirs: string[]): void {
+  if (!allPassed(suite)) return;
+  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+}
+
+// A test that never ran (its hook failed, or it was filtered out) counts as not passed.
+function allPassed(suite: Mocha.Suite): boolean {
+  return suite.tests.every((test) => test.state === 'passed' || test.isPending()) && suite.suites.every(allPassed);
 }
