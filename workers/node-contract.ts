@@ -65,13 +65,19 @@ export interface NodeDefinition {
   inputs: PortSpec[];
   outputs: PortSpec[];
   config: ConfigSpec[];
-  /**
-   * Pure, fast, trusted bodies may share one pool message with other nodes (many tasks per
-   * postMessage). Anything that does I/O, may block, or may crash its thread runs alone so its
-   * timeout and crash touch no other node.
-   */
-  batchable: boolean;
+  /** How the pool may place the node's task; see NodeIsolation. */
+  isolation: NodeIsolation;
 }
+
+/**
+ * How a node's task travels to and runs on the pool:
+ * - `batched`: pure, fast, trusted: many tasks share one message (one postMessage for dozens of nodes).
+ * - `shared`: honours its abort signal (I/O such as HTTP or timers): shares a thread with other tasks,
+ *   so hundreds of waits overlap; its timeout is enforced inside the worker.
+ * - `isolated`: may block or crash its thread (plug-ins, anything untrusted): a thread of its own,
+ *   terminated and replaced when its timeout passes.
+ */
+export type NodeIsolation = 'batched' | 'shared' | 'isolated';
 
 /** A node kind as the worker sees it: its definition and its body. */
 export interface NodeModule {

@@ -1,7 +1,7 @@
 // One attempt of one execution: walks the graph (semantics §2), sends ready nodes to the pool and
 // records each node as it finishes. It decides nothing about the event; it returns how the run went.
 import PQueue from 'p-queue';
-import type { Json, NodeError, NodeResult, NodeTask, PortValues } from '../../workers/node-contract.js';
+import type { Json, NodeError, NodeIsolation, NodeResult, NodeTask, PortValues } from '../../workers/node-contract.js';
 import type { Clock } from '../domain/clock.js';
 import { isoAt } from '../domain/clock.js';
 import type { NodeRunRecord } from '../domain/execution.js';
@@ -9,7 +9,7 @@ import type { ExecutionStore } from '../store/store.js';
 import type { GraphNode, WorkflowGraph } from './graph.js';
 
 /** Runs one node task on the pool; never rejects. */
-export type RunNode = (task: NodeTask, options: { batchable: boolean; signal: AbortSignal }) => Promise<NodeResult>;
+export type RunNode = (task: NodeTask, options: { isolation: NodeIsolation; signal: AbortSignal }) => Promise<NodeResult>;
 
 /** What one run needs. */
 export interface ExecutionRunInput {
@@ -70,6 +70,8 @@ export class ExecutionRun {
   async run(): Promise<ExecutionRunOutcome> {
     const done = new Promise<void>((resolve) => (this.finish = resolve));
     const onAbort = () => this.stop();
+    // A listener never fires for a signal that is already aborted: check first.
+    if (this.input.signal.aborted) this.stop();
     this.input.signal.addEventListener('abort', onAbort, { once: true });
     const nodes = [...this.input.graph.nodes.values()];
     for (const node of nodes) this.unsettled.set(node.id, node.dependencyCount);
@@ -120,7 +122,7 @@ export class ExecutionRun {
       attempt,
       timeoutMs: nodeTimeoutMs(node, this.input.defaultTimeoutMs),
     };
-    const result = await this.runNode(task, { batchable: node.definition.batchable, signal: this.abort.signal });
+    const result = await this.runNode(task, { isolation: node.definition.isolation, signal: this.abort.signal });
     if (this.stopped && !result.ok) return this.settleAborted(node);
     this.store.recordNodeOutcome(
       { executionId: this.input.executionId, nodeId: node.id, nodeType: node.type, attempt, startedAtMs, durationMs: result.durationMs, outputs: result.ok ? result.outputs : null, error: result.ok ? null : result.error },

@@ -47,6 +47,12 @@ export class Runner {
   }
 
   private async attempt(claimed: ClaimedEvent, stopSignal: AbortSignal): Promise<AttemptResult> {
+    // A stop that fired before the attempt began (a forced stop while its claim was committing) hands
+    // the event back at once: the abort listener below would never fire for an already-aborted signal.
+    if (stopSignal.aborted) {
+      const kept = claimed.resumed ? Object.fromEntries(this.deps.store.completedNodeOutputs(claimed.executionId)) : {};
+      return this.finish(claimed, 'pending', kept, {}, { kind: 'released' });
+    }
     const planned = this.deps.workflows.get(claimed.workflowId);
     if (!planned) return this.finish(claimed, 'failed', {}, {}, { kind: 'failed', error: 'the workflow no longer exists' });
     const settings = this.deps.settings();

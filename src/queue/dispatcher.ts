@@ -59,6 +59,10 @@ export class Dispatcher {
     this.dueTimer = setTimeout(() => {
       this.dueTimer = null;
       this.dueAt = Number.POSITIVE_INFINITY;
+      // Timers run on libuv's cached monotonic time and may fire a millisecond or more before the
+      // wall clock the claim compares run_at with; waking then would claim nothing and leave the event
+      // for the next poll. Re-arm for the remainder instead.
+      if (this.deps.clock.now() < epochMs) return this.wakeAt(epochMs);
       this.wake();
     }, Math.max(0, epochMs - this.deps.clock.now()));
     this.dueTimer.unref();

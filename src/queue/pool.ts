@@ -2,7 +2,7 @@
 // task — a throw, a crashed thread, a timeout, a cancel — comes back as a NodeResult value.
 import { cpus } from 'node:os';
 import { Piscina } from 'piscina';
-import type { NodeResult, NodeTask } from '../../workers/node-contract.js';
+import type { NodeIsolation, NodeResult, NodeTask } from '../../workers/node-contract.js';
 import type { Logger } from '../log.js';
 
 /** How the pool is sized and what its threads may use. */
@@ -19,8 +19,8 @@ export interface NodePoolOptions {
 
 /** How one node task should be sent. */
 export interface RunOptions {
-  /** Pure, fast nodes share messages; the rest travel alone so a hang or crash touches nobody else. */
-  batchable: boolean;
+  /** Batched, shared or isolated: see NodeIsolation. */
+  isolation: NodeIsolation;
   /** Cancels the task (execution cancelled or timed out as a whole). */
   signal?: AbortSignal;
 }
@@ -50,7 +50,8 @@ export class NodePool {
       maxThreads: options.threads,
       idleTimeout: Number.MAX_SAFE_INTEGER,
       concurrentTasksPerWorker: options.tasksPerThread ?? 8,
-      resourceLimits: { maxOldGenerationSizeMb: options.memoryLimitMb },
+      // A small young generation: node tasks are short-lived garbage, and a large one only inflates RSS.
+      resourceLimits: { maxOldGenerationSizeMb: options.memoryLimitMb, maxYoungGenerationSizeMb: 8 },
       workerData: { enableTestNodes: options.enableTestNodes },
     });
     // A thread that dies with no task on it is reported here; without a listener it would end the process.
@@ -60,14 +61,15 @@ export class NodePool {
   /** Runs one node task; never rejects. */
   run(task: NodeTask, options: RunOptions): Promise<NodeResult> {
     if (this.closed) return Promise.resolve(failure('pool_closed', 'the worker pool is closed', true, 0));
-    if (options.batchable && task.attempt <= 1 && !options.signal?.aborted) {
-      return new Promise((resolve) => {
-        this.batch.push({ task, resolve });
-        if (this.batch.length >= this.maxBatchSize) this.flushBatch();
-        else this.scheduleFlush();
-      });
-    }
-    return this.runAlone(task, options.signal);
+    if (options.signal?.aborted) return Promise.resolve(failure('cancelled', 'the node was cancelled', false, 0));
+    if (options.isolation === 'isolated') return this.runAlone(task, options.signal);
+    // A retry of a batched node travels on its own, so one slow task cannot hold a batch back twice.
+    if (options.isolation === 'shared' || task.attempt > 1) return this.runShared(task, options.signal);
+    return new Promise((resolve) => {
+      this.batch.push({ task, resolve });
+      if (this.batch.length >= this.maxBatchSize) this.flushBatch();
+      else this.scheduleFlush();
+    });
   }
 
   /** Thread count, tasks waiting for a thread, and how busy the threads are (0–1). */
@@ -80,11 +82,14 @@ export class NodePool {
     return !this.closed && this.piscina.threads.length > 0;
   }
 
-  /** Finishes running tasks, then stops the threads. */
+  /**
+   * Stops the threads. Called once every run has settled: whatever a thread still does then belongs
+   * to a node whose result nobody waits for (a cancelled shared task), so it is not waited for.
+   */
   async close(): Promise<void> {
     this.closed = true;
     this.flushBatch();
-    await this.piscina.close();
+    await this.piscina.destroy();
   }
 
   private scheduleFlush(): void {
@@ -119,11 +124,42 @@ export class NodePool {
     );
   }
 
+  /**
+   * A task that honours its abort signal shares a thread (no Piscina signal: Piscina gives a task
+   * with a signal a thread of its own). The worker enforces the timeout; if no answer comes even
+   * after the grace, or the run is cancelled, the node is settled here and a late answer is dropped.
+   */
+  private runShared(task: NodeTask, cancel?: AbortSignal): Promise<NodeResult> {
+    const started = performance.now();
+    return new Promise((resolve) => {
+      let settled = false;
+      const settle = (result: NodeResult) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        cancel?.removeEventListener('abort', onCancel);
+        resolve(result);
+      };
+      const onCancel = () => settle(failure('cancelled', 'the node was cancelled', false, performance.now() - started));
+      const timer = setTimeout(() => {
+        this.log.error('a shared node ignored its timeout', { nodeType: task.nodeType, timeoutMs: task.timeoutMs });
+        settle(failure('timeout', `the node did not finish within ${task.timeoutMs} ms`, true, performance.now() - started));
+      }, task.timeoutMs + hardTimeoutGraceMs);
+      cancel?.addEventListener('abort', onCancel, { once: true });
+      this.piscina.run({ tasks: [task] }).then(
+        (results: NodeResult[]) => settle(results[0] ?? failure('invalid_outputs', 'the worker returned no result', false, performance.now() - started)),
+        // The thread died under a neighbour: give the task one run of its own.
+        () => void this.runAlone(task, cancel, true).then(settle),
+      );
+    });
+  }
+
   private async runAlone(task: NodeTask, cancel?: AbortSignal, isRetry = false): Promise<NodeResult> {
     // The worker enforces the timeout cooperatively; this hard limit, a little later, ends a thread
     // that ignores it (a node blocking its thread), and the pool replaces the thread.
     const timeout = abortAfter(task.timeoutMs + hardTimeoutGraceMs);
     const onCancel = () => timeout.abort();
+    if (cancel?.aborted) timeout.abort();
     cancel?.addEventListener('abort', onCancel, { once: true });
     const started = performance.now();
     try {

@@ -35,11 +35,13 @@ export interface TestResponse {
   body: any;
 }
 
+/** This test run's folder of data folders; the root hooks remove it when every test passed. */
+export const testRunDir = path.join(os.tmpdir(), 'tav-tests', `run-${process.pid}-${Date.now()}`);
+
 /** A fresh temp data folder; kept when a test fails so it can be inspected. */
 export function makeDataDir(label = 'tav'): string {
-  const base = path.join(os.tmpdir(), 'tav-tests');
-  fs.mkdirSync(base, { recursive: true });
-  return fs.mkdtempSync(path.join(base, `${label}-`));
+  fs.mkdirSync(testRunDir, { recursive: true });
+  return fs.mkdtempSync(path.join(testRunDir, `${label}-`));
 }
 
 /** Migrates a data folder's database and overrides settings before the daemon starts. */

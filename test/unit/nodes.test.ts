@@ -28,17 +28,17 @@ function errorOf(result: NodeResult): { code: string; message: string; retryable
 }
 
 const softError: NodeModule = {
-  definition: { type: 'soft_error', category: 'test', description: 'reports an error in its outputs', inputs: [], outputs: [], config: [{ name: 'outputs', type: 'object', default: {} }], batchable: true },
+  definition: { type: 'soft_error', category: 'test', description: 'reports an error in its outputs', inputs: [], outputs: [], config: [{ name: 'outputs', type: 'object', default: {} }], isolation: 'batched' },
   run: (t) => t.config.outputs as Record<string, Json>,
 };
 const throwsShaped: NodeModule = {
-  definition: { type: 'throws_shaped', category: 'test', description: 'throws a plain coded object', inputs: [], outputs: [], config: [], batchable: true },
+  definition: { type: 'throws_shaped', category: 'test', description: 'throws a plain coded object', inputs: [], outputs: [], config: [], isolation: 'batched' },
   run: () => {
     throw { code: 'shaped_failure', message: 'plain object', retryable: true };
   },
 };
 const throwsPlain: NodeModule = {
-  definition: { type: 'throws_plain', category: 'test', description: 'throws an ordinary Error synchronously', inputs: [], outputs: [], config: [], batchable: true },
+  definition: { type: 'throws_plain', category: 'test', description: 'throws an ordinary Error synchronously', inputs: [], outputs: [], config: [], isolation: 'batched' },
   run: () => {
     throw new Error('plain boom');
   },

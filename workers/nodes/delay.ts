@@ -15,7 +15,7 @@ export const node: NodeModule = {
     inputs: [{ name: 'input' }],
     outputs: [{ name: 'output' }],
     config: [{ name: 'seconds', type: 'number', default: 1 }],
-    batchable: false,
+    isolation: 'shared',
   },
   async run(task, { signal }) {
     const seconds = task.config.seconds;

@@ -39,7 +39,7 @@ export const node: NodeModule = {
       { name: 'timeout', type: 'number', default: 30 },
       { name: 'follow_redirects', type: 'boolean', default: true },
     ],
-    batchable: false,
+    isolation: 'shared',
   },
   async run(task, { signal }) {
     const { config } = task;

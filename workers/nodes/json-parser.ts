@@ -20,7 +20,7 @@ export const node: NodeModule = {
       { name: 'strict_mode', type: 'boolean', default: false },
       { name: 'extract_from_markdown', type: 'boolean', default: true },
     ],
-    batchable: true,
+    isolation: 'batched',
   },
   run(task) {
     const input = task.inputs.text;

@@ -10,7 +10,7 @@ export const node: NodeModule = {
     inputs: [{ name: 'text', required: true }],
     outputs: [{ name: 'text' }, { name: 'preview_data' }],
     config: [{ name: 'max_preview_length', type: 'number', default: 1000 }],
-    batchable: true,
+    isolation: 'batched',
   },
   run(task) {
     const value = task.inputs.text;

@@ -10,7 +10,7 @@ export const node: NodeModule = {
     inputs: [{ name: 'input' }],
     outputs: [{ name: 'text' }],
     config: [{ name: 'text', type: 'string', default: '' }],
-    batchable: true,
+    isolation: 'batched',
   },
   run(task) {
     const text = task.config.text;

@@ -133,15 +133,16 @@ export function finishRun(db: Database.Database, finish: RunFinish, nowMs: numbe
         WHERE id = @id AND status = 'processing' AND lease_token = @leaseToken`,
     ).run({ status: outcome.kind, error: outcome.kind === 'failed' ? outcome.error : null, now: nowIso, id: finish.eventId, leaseToken: finish.leaseToken }).changes;
   } else {
-    // A retry waits for its backoff; a release (drain) gives the attempt back.
+    // A retry waits for its backoff; a release (drain) gives the attempt back and keeps the event's
+    // run_at and sort_key (a null @runAt), so it keeps its place in line, as a rescued orphan does.
     changed = statement(
       db,
-      `UPDATE event_queue SET status = 'pending', run_at = @runAt, sort_key = sort_key + (@runAt - run_at),
+      `UPDATE event_queue SET status = 'pending', run_at = COALESCE(@runAt, run_at), sort_key = sort_key + (COALESCE(@runAt, run_at) - run_at),
               attempts = attempts - @refund, error_message = @error, updated_at = @now,
               lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
         WHERE id = @id AND status = 'processing' AND lease_token = @leaseToken`,
     ).run({
-      runAt: outcome.kind === 'retry' ? outcome.runAt : nowMs,
+      runAt: outcome.kind === 'retry' ? outcome.runAt : null,
       refund: outcome.kind === 'released' ? 1 : 0,
       error: outcome.kind === 'retry' ? outcome.error : null,
       now: nowIso,

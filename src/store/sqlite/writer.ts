@@ -69,10 +69,11 @@ export class Writer {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Commits what is queued, then refuses further writes. */
+  /** Refuses further writes, then commits what is queued. */
   async close(): Promise<void> {
-    await this.flush();
+    // Closed first: a write queued by code reacting to the last commit must fail, not land after close.
     this.closed = true;
+    await this.flush();
   }
 
   /** True while the writer accepts writes. */
