@@ -1,4 +1,5 @@
 // The `tav` command: start the daemon, manage the schema and API keys.
+import fs from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { apiKeyScopes, generateApiKey } from './auth/api-keys.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
@@ -82,6 +83,11 @@ async function withKnex<T>(run: (knex: ReturnType<typeof openKnexSqlite>) => Pro
 
 async function migrateCommand(options: { status?: boolean; rollback?: boolean }): Promise<void> {
   if (options.status) {
+    // A status query must not create the database it reports on.
+    if (!fs.existsSync(configOrExit().dbPath)) {
+      process.stdout.write(`no database at ${configOrExit().dbPath} yet: every migration is pending (tav start or tav migrate creates it)\n`);
+      return;
+    }
     const status = await withKnex(migrationStatus);
     process.stdout.write(`current: ${status.current ?? '(none)'}\napplied: ${status.applied.join(', ') || '(none)'}\npending: ${status.pending.join(', ') || '(none)'}\n`);
     return;
