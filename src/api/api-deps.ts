@@ -23,6 +23,12 @@ export interface ApiDeps {
   /** Forget a planned workflow after it changed. */
   invalidateWorkflow(id: string): void;
   completions: CompletionWaiter;
+  /** Aborts a run in progress in this daemon (after the store marked it cancelled). */
+  abortRun(executionId: string): void;
+  /** Tells the dispatcher there is work (a re-queued execution). */
+  wakeDispatcher(): void;
+  /** The current structure fingerprint of a workflow, or null when it no longer exists. */
+  workflowStructure(workflowId: string): string | null;
   readiness(): Readiness;
   /** Executions running now and how many may. */
   runState(): { inFlight: number; capacity: number; poolThreads: number; poolQueued: number };

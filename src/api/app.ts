@@ -6,7 +6,9 @@ import type { ApiDeps } from './api-deps.js';
 import { requireApiKey } from './auth.js';
 import { errorMiddleware } from './error-middleware.js';
 import { eventRoutes } from './routes/events.js';
+import { executionControlRoutes } from './routes/execution-control.js';
 import { executionRoutes } from './routes/executions.js';
+import { nodeRoutes } from './routes/nodes.js';
 import { healthRoutes } from './routes/health.js';
 import { queueRoutes } from './routes/queue.js';
 import { workflowRoutes } from './routes/workflows.js';
@@ -22,7 +24,7 @@ export function createApp(deps: ApiDeps): Koa {
 
   const api = new Router({ prefix: '/api/v1' });
   api.use(requireApiKey(deps.store, deps.clock));
-  for (const routes of [eventRoutes(deps), workflowRoutes(deps), executionRoutes(deps), queueRoutes(deps)]) {
+  for (const routes of [eventRoutes(deps), workflowRoutes(deps), executionRoutes(deps), executionControlRoutes(deps), nodeRoutes(deps), queueRoutes(deps)]) {
     api.use(routes.routes(), routes.allowedMethods({ throw: false }));
   }
   app.use(api.routes());

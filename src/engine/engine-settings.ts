@@ -11,6 +11,7 @@ export interface EngineSettings {
   workflowTimeoutMs: number;
   httpTimeoutMs: number;
   continueOnError: boolean;
+  maxRetries: number;
   backoff: BackoffPolicy;
   payloadMaxChars: number;
   maxContentLengthBytes: number;
@@ -27,6 +28,7 @@ export const defaultEngineSettings: EngineSettings = Object.freeze({
   workflowTimeoutMs: 1_800_000,
   httpTimeoutMs: 60_000,
   continueOnError: false,
+  maxRetries: 3,
   backoff: Object.freeze({ retryDelaySeconds: 5, backoffMultiplier: 1.5, maxRetryDelaySeconds: 60 }),
   payloadMaxChars: 4000,
   maxContentLengthBytes: 104_857_600,
@@ -48,6 +50,7 @@ export function engineSettingsFrom(table: Record<string, Record<string, Json>>):
     workflowTimeoutMs: num(execution.workflow_timeout, d.workflowTimeoutMs / 1000) * 1000,
     httpTimeoutMs: num(execution.http_timeout, d.httpTimeoutMs / 1000) * 1000,
     continueOnError: execution.error_handling === 'continue_on_error',
+    maxRetries: num(execution.max_retries, d.maxRetries),
     backoff: Object.freeze({
       retryDelaySeconds: num(execution.retry_delay, d.backoff.retryDelaySeconds),
       backoffMultiplier: num(execution.backoff_multiplier, d.backoff.backoffMultiplier),

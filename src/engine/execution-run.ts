@@ -1,15 +1,32 @@
-// One attempt of one execution: walks the graph (semantics §2), sends ready nodes to the pool and
-// records each node as it finishes. It decides nothing about the event; it returns how the run went.
+// One attempt of one execution: walks the graph (semantics §2, §5, §6), sends ready nodes to the pool
+// (or to a main-thread handler), retries failed nodes, and records each node as it finishes. It decides
+// nothing about the event; it returns how the run went.
 import PQueue from 'p-queue';
 import type { Json, NodeError, NodeIsolation, NodeResult, NodeTask, PortValues } from '../../workers/node-contract.js';
+import { retryDelayMs, type BackoffPolicy } from '../domain/backoff.js';
 import type { Clock } from '../domain/clock.js';
 import { isoAt } from '../domain/clock.js';
 import type { NodeRunRecord } from '../domain/execution.js';
 import type { ExecutionStore } from '../store/store.js';
-import type { GraphNode, WorkflowGraph } from './graph.js';
+import { loopExitPort, type GraphEdge, type GraphNode, type WorkflowGraph } from './graph.js';
+import { LoopTracker } from './loop-tracker.js';
+import { blockedBranches } from './routing.js';
 
 /** Runs one node task on the pool; never rejects. */
 export type RunNode = (task: NodeTask, options: { isolation: NodeIsolation; signal: AbortSignal }) => Promise<NodeResult>;
+
+/** Node types run on the main thread because their effect is a write of ours (state) — see LocalNodes. */
+export interface LocalNodes {
+  handles(nodeType: string): boolean;
+  /** Runs the node and records its outcome in the same transaction as its effect. */
+  run(task: NodeTask, startedAtMs: number): Promise<NodeResult>;
+}
+
+/** Per-node retry policy; null turns retries off (`execution_config.retry_enabled: false`). */
+export interface NodeRetryPolicy {
+  maxRetries: number;
+  backoff: BackoffPolicy;
+}
 
 /** What one run needs. */
 export interface ExecutionRunInput {
@@ -21,11 +38,14 @@ export interface ExecutionRunInput {
   maxConcurrentNodes: number;
   defaultTimeoutMs: number;
   payloadMaxChars: number;
-  attempt: number;
-  /** Records of nodes finished by an earlier attempt: they are not run again. */
-  finished: Map<string, NodeRunRecord>;
-  /** Aborts the run (drain, workflow timeout, cancel). */
+  retry: NodeRetryPolicy | null;
+  /** Node records of earlier attempts: completed nodes are not run again, failed ones count on from their attempts. */
+  previous: Map<string, NodeRunRecord>;
+  /** Aborts the run (drain, cancel, workflow timeout). */
   signal: AbortSignal;
+  /** Renders a node's config (templates, §3) from the trigger and the shared outputs so far. */
+  renderConfig?: (node: GraphNode, variables: ReadonlyMap<string, PortValues>) => Record<string, Json>;
+  local?: LocalNodes;
 }
 
 /** How the attempt ended. */
@@ -48,9 +68,13 @@ export class ExecutionRun {
   private readonly edgeState: Uint8Array;
   private readonly edgeValue: Array<Json | undefined>;
   private readonly unsettled = new Map<string, number>();
+  /** Nodes started (or skipped) in the current pass; a node starts at most once per pass. */
+  private readonly started = new Set<string>();
+  private readonly settled = new Set<string>();
+  private readonly variables = new Map<string, PortValues>();
   private readonly queue: PQueue;
   private readonly abort = new AbortController();
-  private settledNodes = 0;
+  private readonly loops: LoopTracker;
   private firstError: { nodeId: string; error: NodeError } | null = null;
   private stopped = false;
   private finish!: () => void;
@@ -64,6 +88,7 @@ export class ExecutionRun {
     this.edgeState = new Uint8Array(input.graph.edges.length);
     this.edgeValue = new Array(input.graph.edges.length);
     this.queue = new PQueue({ concurrency: input.sequential ? 1 : input.maxConcurrentNodes });
+    this.loops = new LoopTracker(input.graph, input.executionId, store);
   }
 
   /** Runs until every node has settled, a failure stops the run, or the signal aborts it. */
@@ -73,11 +98,11 @@ export class ExecutionRun {
     // A listener never fires for a signal that is already aborted: check first.
     if (this.input.signal.aborted) this.stop();
     this.input.signal.addEventListener('abort', onAbort, { once: true });
-    const nodes = [...this.input.graph.nodes.values()];
+    const nodes = [...this.input.graph.nodes.values()].sort((a, b) => a.order - b.order);
     for (const node of nodes) this.unsettled.set(node.id, node.dependencyCount);
     if (nodes.length === 0) this.finish();
     // Sequential mode starts nodes in topological order; so does parallel mode when it must queue.
-    for (const node of nodes.sort((a, b) => a.order - b.order)) if (node.dependencyCount === 0) this.settleInputs(node);
+    for (const node of nodes) if (node.dependencyCount === 0) this.settleInputs(node);
     await done;
     this.input.signal.removeEventListener('abort', onAbort);
     return this.outcome();
@@ -92,43 +117,73 @@ export class ExecutionRun {
     void this.queue.onIdle().then(() => this.finish());
   }
 
-  /** Called when every dependency edge of `node` has settled: run it, reuse it, or skip it. */
+  /** Called when every dependency edge of `node` has settled (or, for `or`/first, one delivered). */
   private settleInputs(node: GraphNode): void {
-    if (this.stopped) return;
-    const previous = this.input.finished.get(node.id);
-    if (previous) return this.complete(node, previous.outputs ?? {}, previous);
+    if (this.stopped || this.started.has(node.id)) return;
+    this.started.add(node.id);
+    const previous = this.loops.inAnyLoop(node.id) ? undefined : this.input.previous.get(node.id);
+    if (previous?.status === 'completed') return this.complete(node, previous.outputs ?? {}, previous);
     const dependencies = node.incoming.filter((edge) => edge.dependency);
     if (dependencies.length > 0 && !dependencies.some((edge) => this.edgeState[edge.index] === delivered)) {
       this.records[node.id] = { status: 'skipped', attempts: 0 };
       return this.propagate(node, null);
     }
+    if (this.loops.isLoop(node.id)) return this.loopStep(node);
     this.records[node.id] = { status: 'pending', attempts: 0 };
     void this.queue.add(() => this.execute(node));
   }
 
   private async execute(node: GraphNode): Promise<void> {
     if (this.stopped) return;
-    const attempt = this.input.attempt;
     const startedAtMs = this.clock.now();
-    this.records[node.id] = { status: 'running', attempts: attempt, started_at: isoAt(startedAtMs) };
-    this.store.recordNodeStarted(this.input.executionId, node.id, node.type, attempt);
-    const task: NodeTask = {
+    const baseTask = this.taskFor(node);
+    // Attempts count on across event retries, so each log row names a distinct attempt.
+    const before = this.loops.inAnyLoop(node.id) ? 0 : (this.input.previous.get(node.id)?.attempts ?? 0);
+    for (let attempt = before + 1; ; attempt++) {
+      const task = { ...baseTask, attempt };
+      this.records[node.id] = { status: 'running', attempts: attempt, started_at: isoAt(startedAtMs) };
+      const attemptStartedMs = this.clock.now();
+      this.store.recordNodeStarted(this.input.executionId, node.id, node.type, attempt);
+      const result = await this.runOnce(node, task, attemptStartedMs);
+      if (this.stopped && !result.ok) return this.settleAborted(node, attempt);
+      if (result.ok) return this.complete(node, result.outputs, this.recordOf(result, startedAtMs, attempt));
+      const retry = this.input.retry;
+      if (!result.error.retryable || !retry || attempt - before > retry.maxRetries) return this.fail(node, result.error, this.recordOf(result, startedAtMs, attempt));
+      const waitMs = retryDelayMs(retry.backoff, attempt - before);
+      this.store.recordNodeRetry(this.input.executionId, node.id, attempt + 1, waitMs, result.error.message);
+      if (!(await this.sleep(waitMs))) return this.settleAborted(node, attempt);
+    }
+  }
+
+  private async runOnce(node: GraphNode, task: NodeTask, startedAtMs: number): Promise<NodeResult> {
+    const local = this.input.local;
+    // A local node records its own outcome, in the transaction of its effect.
+    if (local?.handles(node.type)) return local.run(task, startedAtMs);
+    const result = await this.runNode(task, { isolation: node.definition.isolation, signal: this.abort.signal });
+    if (!(this.stopped && !result.ok)) {
+      this.store.recordNodeOutcome(
+        { executionId: task.executionId, nodeId: node.id, nodeType: node.type, attempt: task.attempt, startedAtMs, durationMs: result.durationMs, outputs: result.ok ? result.outputs : null, error: result.ok ? null : result.error },
+        this.input.payloadMaxChars,
+      );
+    }
+    return result;
+  }
+
+  private taskFor(node: GraphNode): NodeTask {
+    return {
       executionId: this.input.executionId,
       nodeId: node.id,
       nodeType: node.type,
-      config: node.node.config ?? {},
+      config: this.input.renderConfig ? this.input.renderConfig(node, this.variables) : (node.node.config ?? {}),
       inputs: this.collectInputs(node),
       trigger: this.input.trigger,
-      attempt,
+      attempt: 1,
       timeoutMs: nodeTimeoutMs(node, this.input.defaultTimeoutMs),
     };
-    const result = await this.runNode(task, { isolation: node.definition.isolation, signal: this.abort.signal });
-    if (this.stopped && !result.ok) return this.settleAborted(node);
-    this.store.recordNodeOutcome(
-      { executionId: this.input.executionId, nodeId: node.id, nodeType: node.type, attempt, startedAtMs, durationMs: result.durationMs, outputs: result.ok ? result.outputs : null, error: result.ok ? null : result.error },
-      this.input.payloadMaxChars,
-    );
-    const record: NodeRunRecord = {
+  }
+
+  private recordOf(result: NodeResult, startedAtMs: number, attempt: number): NodeRunRecord {
+    return {
       status: result.ok ? 'completed' : 'failed',
       started_at: isoAt(startedAtMs),
       completed_at: isoAt(this.clock.now()),
@@ -136,16 +191,39 @@ export class ExecutionRun {
       attempts: attempt,
       ...(result.ok ? { outputs: result.outputs } : { error: result.error }),
     };
-    if (result.ok) this.complete(node, result.outputs, record);
-    else this.fail(node, result.error, record);
   }
 
-  private settleAborted(node: GraphNode): void {
-    this.records[node.id] = { status: 'cancelled', attempts: this.input.attempt };
+  /** Waits out a retry delay; false when the run was stopped meanwhile. */
+  private sleep(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      if (this.stopped) return resolve(false);
+      const onAbort = () => {
+        clearTimeout(timer);
+        resolve(false);
+      };
+      const timer = setTimeout(() => {
+        this.abort.signal.removeEventListener('abort', onAbort);
+        resolve(true);
+      }, ms);
+      this.abort.signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** A loop node's turn (§6): start the next pass, or end the loop. */
+  private loopStep(node: GraphNode): void {
+    const step = this.loops.nextStep(node);
+    this.records[node.id] = { status: 'completed', attempts: 1, completed_at: isoAt(this.clock.now()), outputs: step.outputs };
+    if (step.kind === 'pass') return this.propagate(node, step.outputs, (edge) => edge.sourcePort !== loopExitPort, false);
+    this.propagate(node, step.outputs, (edge) => edge.sourcePort === loopExitPort);
+  }
+
+  private settleAborted(node: GraphNode, attempt: number): void {
+    this.records[node.id] = { status: 'cancelled', attempts: attempt };
   }
 
   private complete(node: GraphNode, outputs: PortValues, record: NodeRunRecord): void {
     this.records[node.id] = record;
+    if (node.node.share_output_to_variables) this.variables.set(node.id, outputs);
     this.propagate(node, outputs);
   }
 
@@ -157,22 +235,77 @@ export class ExecutionRun {
     this.propagate(node, null);
   }
 
-  /** Delivers a finished node's outputs along its edges (or marks them dead) and settles its targets. */
-  private propagate(node: GraphNode, outputs: PortValues | null): void {
+  /**
+   * Delivers a finished node's outputs along its edges — dead where a decision blocked the branch or
+   * the node produced nothing — and settles the targets. `only` limits which edges fire (a loop's
+   * pass fires its body edges, its end fires exit_loop); a loop node settles only when its loop ends.
+   */
+  private propagate(node: GraphNode, outputs: PortValues | null, only?: (edge: GraphEdge) => boolean, settle = true): void {
     this.store.saveProgress(this.input.executionId, this.input.sequential ? 'sequential' : 'parallel', this.records);
+    const blocked = outputs ? blockedBranches(outputs) : null;
     for (const edge of node.outgoing) {
-      if (outputs === null) this.edgeState[edge.index] = dead;
+      if (only && !only(edge)) continue;
+      if (outputs === null || blocked?.has(edge.branch)) this.edgeState[edge.index] = dead;
       else {
         this.edgeState[edge.index] = delivered;
         this.edgeValue[edge.index] = portValue(outputs, edge.sourcePort);
       }
+      if (edge.backEdge) {
+        this.onBackEdgeSettled(edge);
+        continue;
+      }
       if (!edge.dependency) continue;
       const left = this.unsettled.get(edge.targetId)! - 1;
       this.unsettled.set(edge.targetId, left);
-      if (left === 0) this.settleInputs(this.input.graph.nodes.get(edge.targetId)!);
+      const target = this.input.graph.nodes.get(edge.targetId)!;
+      const firstArrival = this.edgeState[edge.index] === delivered && isFirstStrategyOr(target);
+      if (left === 0 || firstArrival) this.settleInputs(target);
     }
-    this.settledNodes += 1;
-    if (this.settledNodes === this.input.graph.nodes.size) this.finish();
+    if (settle) this.markSettled(node.id);
+  }
+
+  private markSettled(nodeId: string): void {
+    this.settled.add(nodeId);
+    const loopId = this.loops.loopOfNode(nodeId);
+    if (loopId) this.checkPassEnd(loopId);
+    if (this.settled.size === this.input.graph.nodes.size) this.finish();
+  }
+
+  private onBackEdgeSettled(edge: GraphEdge): void {
+    this.loops.noteBackEdge(edge, this.edgeState[edge.index] === delivered);
+    this.checkPassEnd(edge.targetId);
+  }
+
+  /** Once the back edges and every body node of the current pass have settled, run the next step. */
+  private checkPassEnd(loopId: string): void {
+    const loop = this.input.graph.loops.get(loopId)!;
+    if (![...loop.body].every((id) => this.settled.has(id)) || !this.loops.backEdgesSettled(loopId)) return;
+    const again = this.loops.endPass(loopId, this.records);
+    this.resetBody(loopId);
+    const loopNode = this.input.graph.nodes.get(loopId)!;
+    if (again) return this.loopStep(loopNode);
+    const end = this.loops.finishLoop(loopNode);
+    this.records[loopId] = { status: 'completed', attempts: 1, completed_at: isoAt(this.clock.now()), outputs: end };
+    this.propagate(loopNode, end, (edge) => edge.sourcePort === loopExitPort);
+  }
+
+  /**
+   * Makes the body runnable again: edges from the loop and from inside the body undelivered, body
+   * nodes waiting for them. Edges from outside the loop keep what they delivered once.
+   */
+  private resetBody(loopId: string): void {
+    const loop = this.input.graph.loops.get(loopId)!;
+    const inside = (edge: GraphEdge) => edge.sourceId === loopId || loop.body.has(edge.sourceId);
+    for (const id of loop.body) {
+      const node = this.input.graph.nodes.get(id)!;
+      this.started.delete(id);
+      this.settled.delete(id);
+      const rerun = node.incoming.filter((edge) => inside(edge));
+      for (const edge of rerun) this.edgeState[edge.index] = undelivered;
+      this.unsettled.set(id, rerun.filter((edge) => edge.dependency).length);
+      if (this.loops.isLoop(id)) this.loops.reset(id);
+    }
+    for (const edge of loop.backEdges) this.edgeState[edge.index] = undelivered;
   }
 
   private collectInputs(node: GraphNode): PortValues {
@@ -206,6 +339,11 @@ export class ExecutionRun {
       failedNodeId: this.firstError?.nodeId ?? null,
     };
   }
+}
+
+/** An `or` node with the `first` strategy runs as soon as one input is delivered (§5). */
+function isFirstStrategyOr(node: GraphNode): boolean {
+  return node.type === 'or' && node.node.config?.merge_strategy === 'first';
 }
 
 /** A node's own timeout (`timeout` seconds on the node) or the default. */

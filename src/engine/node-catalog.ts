@@ -2,6 +2,7 @@
 import type { NodeDefinition } from '../../workers/node-contract.js';
 import { nodeDefinitions } from '../../workers/nodes/index.js';
 import { canonicalNodeType } from '../domain/workflow.js';
+import { localNodeDefinitions } from './local-node-definitions.js';
 
 /** Looks node types up by id or doc alias. */
 export class NodeCatalog {
@@ -22,7 +23,7 @@ export class NodeCatalog {
   }
 }
 
-/** The built-in catalogue, with the test fixture nodes when enabled. */
+/** The built-in catalogue (worker nodes and main-thread nodes), with the test fixture nodes when enabled. */
 export function builtinCatalog(includeTestNodes: boolean): NodeCatalog {
-  return new NodeCatalog(nodeDefinitions(includeTestNodes));
+  return new NodeCatalog([...nodeDefinitions(includeTestNodes), ...localNodeDefinitions]);
 }

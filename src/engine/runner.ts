@@ -10,6 +10,8 @@ import type { EventOutcome, Store } from '../store/store.js';
 import type { EngineSettings } from './engine-settings.js';
 import { ExecutionRun, type ExecutionRunOutcome, type RunNode } from './execution-run.js';
 import type { WorkflowCache } from './workflow-cache.js';
+import { renderNodeConfig } from './node-config.js';
+import { stateNodes } from './state-nodes.js';
 
 /** What the runner is built from. */
 export interface RunnerDeps {
@@ -33,7 +35,18 @@ export interface AttemptResult {
 
 /** Runs claimed events. */
 export class Runner {
+  /** Runs in progress in this process, by execution id, so a cancel can reach them. */
+  private readonly active = new Map<string, AbortController>();
+
   constructor(private readonly deps: RunnerDeps) {}
+
+  /** Aborts a run in progress here (its running nodes are aborted); false when none runs here. */
+  cancel(executionId: string): boolean {
+    const controller = this.active.get(executionId);
+    if (!controller) return false;
+    controller.abort();
+    return true;
+  }
 
   /** Runs one attempt; `stopSignal` hands the event back to the queue (drain). Never rejects. */
   async run(claimed: ClaimedEvent, stopSignal: AbortSignal): Promise<AttemptResult> {
@@ -50,7 +63,7 @@ export class Runner {
     // A stop that fired before the attempt began (a forced stop while its claim was committing) hands
     // the event back at once: the abort listener below would never fire for an already-aborted signal.
     if (stopSignal.aborted) {
-      const kept = claimed.resumed ? Object.fromEntries(this.deps.store.completedNodeOutputs(claimed.executionId)) : {};
+      const kept = claimed.resumed ? Object.fromEntries(this.deps.store.previousNodeRecords(claimed.executionId)) : {};
       return this.finish(claimed, 'pending', kept, {}, { kind: 'released' });
     }
     const planned = this.deps.workflows.get(claimed.workflowId);
@@ -67,6 +80,7 @@ export class Runner {
     }, settings.workflowTimeoutMs);
     const onStop = () => abort.abort();
     stopSignal.addEventListener('abort', onStop, { once: true });
+    this.active.set(claimed.executionId, abort);
     const run = new ExecutionRun(
       {
         executionId: claimed.executionId,
@@ -77,9 +91,11 @@ export class Runner {
         maxConcurrentNodes: settings.maxConcurrentNodes,
         defaultTimeoutMs: settings.defaultTimeoutMs,
         payloadMaxChars: settings.payloadMaxChars,
-        attempt: claimed.attempts,
-        finished: claimed.resumed ? this.deps.store.completedNodeOutputs(claimed.executionId) : new Map(),
+        retry: planned.retryEnabled ? { maxRetries: settings.maxRetries, backoff: settings.backoff } : null,
+        previous: claimed.resumed ? this.deps.store.previousNodeRecords(claimed.executionId) : new Map(),
         signal: abort.signal,
+        renderConfig: (node, variables) => renderNodeConfig(node, variables, planned.graph, claimed.eventData, this.deps.clock.now()),
+        local: stateNodes(this.deps.store, claimed.workflowId, settings.payloadMaxChars),
       },
       this.deps.runNode,
       this.deps.store,
@@ -88,7 +104,12 @@ export class Runner {
     const outcome = await run.run().finally(() => {
       clearTimeout(timer);
       stopSignal.removeEventListener('abort', onStop);
+      this.active.delete(claimed.executionId);
     });
+    if (outcome.status === 'aborted' && !timedOut && !stopSignal.aborted) {
+      // Cancelled: the cancel already wrote the execution and event as cancelled (sticky).
+      return this.finish(claimed, 'cancelled', outcome.nodeResults, {}, { kind: 'failed', error: 'execution cancelled' });
+    }
     if (outcome.status === 'aborted' && !timedOut) {
       // Drain: the attempt is given back; finished nodes are kept for the next start to reuse.
       return this.finish(claimed, 'pending', outcome.nodeResults, {}, { kind: 'released' });
@@ -97,13 +118,14 @@ export class Runner {
       const error = { code: 'workflow_timeout', message: `the workflow did not finish within ${settings.workflowTimeoutMs} ms`, retryable: false };
       return this.finish(claimed, 'failed', outcome.nodeResults, {}, this.failure(claimed, error, settings), error.message);
     }
-    if (outcome.status === 'failed') return this.finishFailed(claimed, outcome, settings);
+    if (outcome.status === 'failed') return this.finishFailed(claimed, outcome, settings, planned.retryEnabled);
     return this.finish(claimed, 'completed', outcome.nodeResults, outcome.finalOutputs, { kind: 'completed' }, errorSummary(outcome));
   }
 
-  private finishFailed(claimed: ClaimedEvent, outcome: ExecutionRunOutcome, settings: EngineSettings): Promise<AttemptResult> {
+  private finishFailed(claimed: ClaimedEvent, outcome: ExecutionRunOutcome, settings: EngineSettings, retryEnabled: boolean): Promise<AttemptResult> {
     const error = outcome.error ?? { code: 'unknown', message: 'the run failed', retryable: false };
-    const event = this.failure(claimed, error, settings);
+    // `retry_enabled: false` turns off both loops: node retries within a run and event retries across runs.
+    const event = this.failure(claimed, retryEnabled ? error : { ...error, retryable: false }, settings);
     const message = `node ${outcome.failedNodeId}: ${error.message}`;
     // A run that will be retried waits as `pending`; its finished nodes are reused next time.
     const status: ExecutionStatus = event.kind === 'retry' ? 'pending' : 'failed';
@@ -126,6 +148,7 @@ export class Runner {
     event: EventOutcome,
     errorMessage: string | null = null,
   ): Promise<AttemptResult> {
+    const structure = this.deps.workflows.get(claimed.workflowId)?.structureHash;
     const applied = await this.deps.store.finishRun({
       eventId: claimed.id,
       leaseToken: claimed.leaseToken,
@@ -134,6 +157,7 @@ export class Runner {
       nodeResults,
       finalOutputs: finalOutputs as never,
       errorMessage,
+      executionMetadata: structure ? { workflow_structure: structure } : null,
       event,
     });
     if (!applied) this.deps.log.debug('attempt outcome dropped: lease lost', { eventId: claimed.id });

@@ -4,6 +4,7 @@ import type { WorkflowStore } from '../store/store.js';
 import type { Json } from '../../workers/node-contract.js';
 import { normalizeWorkflowData } from '../domain/workflow.js';
 import { buildGraph, type WorkflowGraph } from './graph.js';
+import { structureHash } from './workflow-structure.js';
 import type { NodeCatalog } from './node-catalog.js';
 
 /** What the runner needs of a workflow. */
@@ -13,6 +14,10 @@ export interface PlannedWorkflow {
   sequential: boolean;
   /** From the workflow's execution_config; null means "use the settings". */
   continueOnError: boolean | null;
+  /** False when the workflow's execution_config says `retry_enabled: false`. */
+  retryEnabled: boolean;
+  /** Fingerprint of nodes and connections (see workflow-structure.ts). */
+  structureHash: string;
 }
 
 const maxEntries = 1000;
@@ -39,6 +44,8 @@ export class WorkflowCache {
       graph: buildGraph(data, (type) => this.catalog.get(type)),
       sequential: config.execution_mode === 'sequential' || config.mode === 'sequential',
       continueOnError: config.error_handling === undefined ? null : config.error_handling === 'continue_on_error',
+      retryEnabled: config.retry_enabled !== false,
+      structureHash: structureHash(data),
     };
     // Oldest entry out first: Map iteration follows insertion order.
     if (this.entries.size >= maxEntries) this.entries.delete(this.entries.keys().next().value!);

@@ -1,6 +1,7 @@
 // The storage port. The queue, the engine and the API depend only on these interfaces, so a
 // PostgreSQL adapter can stand beside the SQLite one without touching them.
-import type { Json } from '../../workers/node-contract.js';
+import type { Json, NodeResult } from '../../workers/node-contract.js';
+import type { StateOperation } from '../domain/state-operation.js';
 import type { ClaimedEvent, EnqueueRequest, EventStatus, QueuedEvent } from '../domain/event.js';
 import type { ExecutionStatus, ExecutionView, NodeOutcomeRecord, NodeRunRecord } from '../domain/execution.js';
 import type { WorkflowData } from '../domain/workflow.js';
@@ -27,6 +28,8 @@ export interface RunFinish {
   nodeResults: Record<string, NodeRunRecord>;
   finalOutputs: Json;
   errorMessage: string | null;
+  /** Kept on the execution: which workflow structure the attempt ran (a retry compares it). */
+  executionMetadata: Json;
   event: EventOutcome;
 }
 
@@ -56,6 +59,10 @@ export interface QueueStore {
   finishRun(finish: RunFinish): Promise<boolean>;
   /** Cancels a pending event; null when there is no such event, the event as it is otherwise. */
   cancelPendingEvent(id: number): Promise<{ cancelled: boolean; event: QueuedEvent } | null>;
+  /** Cancels an execution that has not ended, and its event; null when missing, else whether it changed. */
+  cancelExecution(executionId: string): Promise<{ execution: ExecutionView; changed: boolean } | null>;
+  /** Puts a failed or cancelled execution's event back in the queue, keeping what finished nodes recorded. */
+  requeueExecution(executionId: string, sortKeyAt: (priority: number, runAt: number) => number): Promise<boolean>;
   /** Returns events left `processing` by a dead process to `pending` without consuming an attempt. */
   rescueOrphans(): Promise<number>;
   getEvent(id: number): QueuedEvent | null;
@@ -69,10 +76,19 @@ export interface QueueStore {
 export interface ExecutionStore {
   recordNodeStarted(executionId: string, nodeId: string, nodeType: string, attempt: number): void;
   recordNodeOutcome(outcome: NodeOutcomeRecord, payloadMaxChars: number): void;
+  /** Runs a state node: applies its operation and records its outcome in one transaction (§7). */
+  runStateNode(operation: StateOperation, outcome: Omit<NodeOutcomeRecord, 'outputs' | 'error' | 'durationMs'>, payloadMaxChars: number): Promise<NodeResult>;
+  /** Logs that a failed node will be tried again after `waitMs`. */
+  recordNodeRetry(executionId: string, nodeId: string, nextAttempt: number, waitMs: number, reason: string): void;
+  /** Opens the execution_iterations row of a loop pass. */
+  recordIterationStarted(executionId: string, loopNodeId: string, iteration: number, label: string): void;
+  /** Closes a loop pass's row with its outputs. */
+  recordIterationFinished(executionId: string, loopNodeId: string, iteration: number, status: 'completed' | 'failed', outputs: Json, error: string | null): void;
+  listIterations(executionId: string): ExecutionIterationView[];
   /** Saves the execution's latest node snapshot; only the newest per execution is written. */
   saveProgress(executionId: string, executionMode: string, nodeResults: Record<string, NodeRunRecord>): void;
-  /** Outputs of nodes that completed in an earlier attempt of this execution (resumable runs). */
-  completedNodeOutputs(executionId: string): Map<string, NodeRunRecord>;
+  /** Node records of earlier attempts of this execution; completed ones carry their outputs (resumable runs). */
+  previousNodeRecords(executionId: string): Map<string, NodeRunRecord>;
   getExecution(id: string): ExecutionView | null;
   listResults(executionId: string): ExecutionResultView[];
   listLogs(executionId: string, limit: number, afterId?: number): ExecutionLogView[];
@@ -89,6 +105,19 @@ export interface ExecutionResultView {
   byte_size: number;
   file_path: string | null;
   created_at: string;
+}
+
+/** One `execution_iterations` row. */
+export interface ExecutionIterationView {
+  id: number;
+  loop_node_id: string;
+  iteration_number: number;
+  iteration_value: Json;
+  status: string;
+  started_at: string | null;
+  completed_at: string | null;
+  outputs: Json;
+  error_message: string | null;
 }
 
 /** One `execution_logs` row. */

@@ -12,7 +12,7 @@ describe('executions API', function () {
   let daemon: TestDaemon;
 
   before(async function () {
-    daemon = await startDaemon({ settings: { execution: { payload_max_chars: payloadMaxChars, retry_delay: 0.1 } } });
+    daemon = await startDaemon({ settings: { execution: { payload_max_chars: payloadMaxChars, retry_delay: 0.1, max_retries: 0 } } });
   });
 
   after(async function () {

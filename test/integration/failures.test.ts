@@ -44,7 +44,8 @@ describe('failures', function () {
   describe('retry', function () {
     beforeEach(async function () {
       // 100 ms, then 150 ms (backoff_multiplier 1.5).
-      daemon = await startDaemon({ settings: { execution: { retry_delay: 0.1, backoff_multiplier: 1.5, event_max_attempts: 3 } } });
+      // Node-level retries off: this block is about retries of the event as a whole.
+      daemon = await startDaemon({ settings: { execution: { retry_delay: 0.1, backoff_multiplier: 1.5, event_max_attempts: 3, max_retries: 0 } } });
     });
 
     it('retries a retryable failure with backoff, then fails the event after its last attempt', async function () {
@@ -95,7 +96,7 @@ describe('failures', function () {
     let quick: string;
 
     beforeEach(async function () {
-      daemon = await startDaemon({ settings: { execution: { retry_delay: 0.1 } } });
+      daemon = await startDaemon({ settings: { execution: { retry_delay: 0.1, max_retries: 0 } } });
       quick = await createWorkflow(daemon, oneNode());
     });
 

@@ -43,7 +43,7 @@ describe('runner', () => {
     const store = {
       getWorkflow: () => ({ id: 'wf', workflow_data: { nodes: [{ node_id: 'only', node_type: nodeType, config: {} }], connections: [] }, execution_config: {} }),
       finishRun: async (finish: RunFinish) => (finishes.push(finish), true),
-      completedNodeOutputs: () => earlierAttempt,
+      previousNodeRecords: () => earlierAttempt,
       recordNodeStarted: () => {},
       recordNodeOutcome: () => {},
       saveProgress: () => {},
@@ -52,7 +52,8 @@ describe('runner', () => {
       store,
       workflows: new WorkflowCache(store, builtinCatalog(true)),
       runNode: (task, options) => runNode(task, options.signal),
-      settings: () => ({ ...defaultEngineSettings, ...settings }),
+      // Node-level retries off: these tests are about what an attempt means for the event.
+      settings: () => ({ ...defaultEngineSettings, maxRetries: 0, ...settings }),
       clock: { now: () => now },
       log: silentLog,
     });

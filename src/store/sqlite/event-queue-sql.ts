@@ -156,9 +156,10 @@ export function finishRun(db: Database.Database, finish: RunFinish, nowMs: numbe
   statement(
     db,
     `UPDATE executions SET status = @status, node_results = @nodeResults, final_outputs = @finalOutputs,
-            error_message = @error, completed_at = @completedAt, updated_at = @now
+            error_message = @error, completed_at = @completedAt, updated_at = @now, execution_metadata = @metadata
       WHERE id = @id AND status != 'cancelled'`,
   ).run({
+    metadata: toJsonColumn(finish.executionMetadata),
     status: finish.executionStatus,
     nodeResults: toJsonColumn(finish.nodeResults),
     finalOutputs: toJsonColumn(finish.finalOutputs),
@@ -188,6 +189,44 @@ export function cancelPendingEvent(db: Database.Database, id: number, nowMs: num
     );
   }
   return { cancelled: changes > 0, event: toQueuedEvent(row) };
+}
+
+/** Cancels an execution that has not ended and its event (pending or processing); `cancelled` is sticky. */
+export function cancelExecution(db: Database.Database, executionId: string, nowMs: number): boolean {
+  const nowIso = isoAt(nowMs);
+  const changed = statement(
+    db,
+    `UPDATE executions SET status = 'cancelled', cancelled_at = ?, completed_at = ?, updated_at = ?
+      WHERE id = ? AND status IN ('pending', 'running', 'paused')`,
+  ).run(nowIso, nowIso, nowIso, executionId).changes;
+  if (changed === 0) return false;
+  statement(
+    db,
+    `UPDATE event_queue SET status = 'cancelled', finished_at = ?, updated_at = ?, error_message = 'execution cancelled',
+            lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
+      WHERE execution_id = ? AND status IN ('pending', 'processing')`,
+  ).run(nowIso, nowIso, executionId);
+  return true;
+}
+
+/** Re-queues the event of a failed or cancelled execution with fresh attempts; the execution waits as pending. */
+export function requeueExecution(db: Database.Database, executionId: string, sortKeyAt: (priority: number, runAt: number) => number, nowMs: number): boolean {
+  const nowIso = isoAt(nowMs);
+  const changed = statement(
+    db,
+    `UPDATE executions SET status = 'pending', error_message = NULL, completed_at = NULL, cancelled_at = NULL, updated_at = ?
+      WHERE id = ? AND status IN ('failed', 'cancelled')`,
+  ).run(nowIso, executionId).changes;
+  if (changed === 0) return false;
+  const event = statement(db, `SELECT id, priority FROM event_queue WHERE execution_id = ?`).get(executionId) as { id: number; priority: number } | undefined;
+  if (!event) return false;
+  statement(
+    db,
+    `UPDATE event_queue SET status = 'pending', attempts = 0, run_at = ?, sort_key = ?, error_message = NULL, finished_at = NULL,
+            updated_at = ?, lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
+      WHERE id = ?`,
+  ).run(nowMs, sortKeyAt(event.priority, nowMs), nowIso, event.id);
+  return true;
 }
 
 /**

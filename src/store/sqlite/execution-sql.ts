@@ -4,7 +4,7 @@ import type Database from 'better-sqlite3';
 import type { Json, PortValues } from '../../../workers/node-contract.js';
 import { isoAt } from '../../domain/clock.js';
 import type { ExecutionStatus, ExecutionView, NodeOutcomeRecord, NodeRunRecord } from '../../domain/execution.js';
-import type { ExecutionLogView, ExecutionResultView } from '../store.js';
+import type { ExecutionIterationView, ExecutionLogView, ExecutionResultView } from '../store.js';
 import { statement } from './connection.js';
 import { fromJsonColumn, toJsonColumn } from './json-columns.js';
 
@@ -61,6 +61,58 @@ function dataTypeOf(value: Json | undefined): string {
   return typeof value === 'object' ? 'json' : typeof value;
 }
 
+/** Logs a node retry. */
+export function insertNodeRetry(db: Database.Database, executionId: string, nodeId: string, nextAttempt: number, waitMs: number, reason: string, nowMs: number): void {
+  statement(
+    db,
+    `INSERT INTO execution_logs (execution_id, node_id, level, event, message, data, attempt, created_at)
+     VALUES (?, ?, 'warn', 'node_retry', ?, ?, ?, ?)`,
+  ).run(executionId, nodeId, `retrying after ${waitMs} ms: ${reason}`, JSON.stringify({ wait_ms: waitMs }), nextAttempt, isoAt(nowMs));
+}
+
+/** Opens a loop pass's iteration row. */
+export function insertIterationStarted(db: Database.Database, executionId: string, loopNodeId: string, iteration: number, label: string, nowMs: number): void {
+  statement(
+    db,
+    `INSERT INTO execution_iterations (execution_id, loop_node_id, iteration_number, iteration_index, iteration_value, status, started_at)
+     VALUES (?, ?, ?, ?, ?, 'running', ?)`,
+  ).run(executionId, loopNodeId, iteration, iteration - 1, JSON.stringify({ label }), isoAt(nowMs));
+}
+
+/** Closes a loop pass's iteration row (the newest row of that pass, should a resumed run repeat it). */
+export function updateIterationFinished(
+  db: Database.Database,
+  executionId: string,
+  loopNodeId: string,
+  iteration: number,
+  status: string,
+  outputs: Json,
+  error: string | null,
+  nowMs: number,
+): void {
+  statement(
+    db,
+    `UPDATE execution_iterations SET status = ?, outputs = ?, error_message = ?, completed_at = ?
+      WHERE id = (SELECT MAX(id) FROM execution_iterations WHERE execution_id = ? AND loop_node_id = ? AND iteration_number = ?)`,
+  ).run(status, toJsonColumn(outputs), error, isoAt(nowMs), executionId, loopNodeId, iteration);
+}
+
+/** Iteration rows of an execution, in order. */
+export function selectIterations(db: Database.Database, executionId: string): ExecutionIterationView[] {
+  const rows = statement(db, `SELECT * FROM execution_iterations WHERE execution_id = ? ORDER BY id`).all(executionId) as Array<Record<string, unknown>>;
+  return rows.map((row) => ({
+    id: Number(row.id),
+    loop_node_id: row.loop_node_id as string,
+    iteration_number: Number(row.iteration_number),
+    iteration_value: fromJsonColumn(row.iteration_value, null),
+    status: row.status as string,
+    started_at: (row.started_at as string | null) ?? null,
+    completed_at: (row.completed_at as string | null) ?? null,
+    outputs: fromJsonColumn(row.outputs, null),
+    error_message: (row.error_message as string | null) ?? null,
+  }));
+}
+
 /** Writes the latest per-node snapshot of a running execution. */
 export function updateProgress(db: Database.Database, executionId: string, executionMode: string, nodeResults: Record<string, NodeRunRecord>, nowMs: number): void {
   statement(db, `UPDATE executions SET node_results = ?, execution_mode = ?, updated_at = ? WHERE id = ? AND status = 'running'`).run(
@@ -71,15 +123,18 @@ export function updateProgress(db: Database.Database, executionId: string, execu
   );
 }
 
-/** Node records of nodes that completed in an earlier attempt, with their outputs rebuilt from result rows. */
-export function selectCompletedNodes(db: Database.Database, executionId: string): Map<string, NodeRunRecord> {
+/** Node records of earlier attempts; completed ones get their outputs rebuilt from result rows. */
+export function selectPreviousNodes(db: Database.Database, executionId: string): Map<string, NodeRunRecord> {
+  const previous = new Map<string, NodeRunRecord>();
   const completed = new Map<string, NodeRunRecord>();
   const row = statement(db, `SELECT node_results FROM executions WHERE id = ?`).get(executionId) as { node_results: string | null } | undefined;
   const records = fromJsonColumn<Record<string, NodeRunRecord>>(row?.node_results, {});
   for (const [nodeId, record] of Object.entries(records)) {
-    if (record.status === 'completed') completed.set(nodeId, { ...record, outputs: {} });
+    const copy = record.status === 'completed' ? { ...record, outputs: {} } : record;
+    previous.set(nodeId, copy);
+    if (record.status === 'completed') completed.set(nodeId, copy);
   }
-  if (completed.size === 0) return completed;
+  if (completed.size === 0) return previous;
   const results = statement(db, `SELECT node_id, port_name, data_type, content FROM execution_results WHERE execution_id = ? ORDER BY id`).all(executionId) as Array<
     Record<string, string>
   >;
@@ -87,7 +142,7 @@ export function selectCompletedNodes(db: Database.Database, executionId: string)
     const record = completed.get(result.node_id!);
     if (record) record.outputs![result.port_name!] = decodeContent(result.data_type!, result.content!);
   }
-  return completed;
+  return previous;
 }
 
 function decodeContent(dataType: string, content: string | null): Json {

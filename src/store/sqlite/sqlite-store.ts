@@ -5,6 +5,7 @@ import type { Clock } from '../../domain/clock.js';
 import { isoAt } from '../../domain/clock.js';
 import type { EnqueueRequest } from '../../domain/event.js';
 import type { NodeOutcomeRecord, NodeRunRecord } from '../../domain/execution.js';
+import type { Json, NodeResult } from '../../../workers/node-contract.js';
 import type { Logger } from '../../log.js';
 import type { EventListFilter, RunFinish, Store, WorkflowInput } from '../store.js';
 import * as apiKeys from './api-key-sql.js';
@@ -13,6 +14,8 @@ import * as queue from './event-queue-sql.js';
 import * as executions from './execution-sql.js';
 import * as workflows from './workflow-sql.js';
 import { Writer } from './writer.js';
+import { applyStateOperation } from './state-sql.js';
+import { StateOperationError, type StateOperation } from '../../domain/state-operation.js';
 
 /** What opening the store needs. */
 export interface SqliteStoreOptions {
@@ -77,6 +80,16 @@ export class SqliteStore implements Store {
     return this.writer.write((db) => queue.cancelPendingEvent(db, id, this.clock.now()));
   }
 
+  async cancelExecution(executionId: string) {
+    const changed = await this.writer.write((db) => queue.cancelExecution(db, executionId, this.clock.now()));
+    const execution = this.getExecution(executionId);
+    return execution ? { execution, changed } : null;
+  }
+
+  requeueExecution(executionId: string, sortKeyAt: (priority: number, runAt: number) => number) {
+    return this.writer.write((db) => queue.requeueExecution(db, executionId, sortKeyAt, this.clock.now()));
+  }
+
   rescueOrphans() {
     return this.writer.write((db) => queue.rescueOrphans(db, this.clock.now()));
   }
@@ -109,13 +122,48 @@ export class SqliteStore implements Store {
     this.fireAndForget((db) => executions.insertNodeOutcome(db, outcome, payloadMaxChars, at));
   }
 
+  runStateNode(operation: StateOperation, outcome: Omit<NodeOutcomeRecord, 'outputs' | 'error' | 'durationMs'>, payloadMaxChars: number): Promise<NodeResult> {
+    return this.writer.write((db) => {
+      const started = performance.now();
+      const now = this.clock.now();
+      let result: NodeResult;
+      try {
+        result = { ok: true, outputs: applyStateOperation(db, operation, now), durationMs: performance.now() - started };
+      } catch (error) {
+        if (!(error instanceof StateOperationError)) throw error;
+        result = { ok: false, error: { code: error.code, message: error.message, retryable: false }, durationMs: performance.now() - started };
+      }
+      executions.insertNodeOutcome(db, { ...outcome, durationMs: result.durationMs, outputs: result.ok ? result.outputs : null, error: result.ok ? null : result.error }, payloadMaxChars, now);
+      return result;
+    });
+  }
+
+  recordNodeRetry(executionId: string, nodeId: string, nextAttempt: number, waitMs: number, reason: string): void {
+    const at = this.clock.now();
+    this.fireAndForget((db) => executions.insertNodeRetry(db, executionId, nodeId, nextAttempt, waitMs, reason, at));
+  }
+
+  recordIterationStarted(executionId: string, loopNodeId: string, iteration: number, label: string): void {
+    const at = this.clock.now();
+    this.fireAndForget((db) => executions.insertIterationStarted(db, executionId, loopNodeId, iteration, label, at));
+  }
+
+  recordIterationFinished(executionId: string, loopNodeId: string, iteration: number, status: 'completed' | 'failed', outputs: Json, error: string | null): void {
+    const at = this.clock.now();
+    this.fireAndForget((db) => executions.updateIterationFinished(db, executionId, loopNodeId, iteration, status, outputs, error, at));
+  }
+
+  listIterations(executionId: string) {
+    return executions.selectIterations(this.readDb, executionId);
+  }
+
   saveProgress(executionId: string, executionMode: string, nodeResults: Record<string, NodeRunRecord>): void {
     const at = this.clock.now();
     this.writer.writeLatest(`progress:${executionId}`, (db) => executions.updateProgress(db, executionId, executionMode, nodeResults, at));
   }
 
-  completedNodeOutputs(executionId: string) {
-    return executions.selectCompletedNodes(this.readDb, executionId);
+  previousNodeRecords(executionId: string) {
+    return executions.selectPreviousNodes(this.readDb, executionId);
   }
 
   getExecution(id: string) {

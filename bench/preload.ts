@@ -1,0 +1,69 @@
+// Writes a workflow and its pending events straight into the SQLite file before the daemon starts,
+// so a drain measures claiming and running only, not enqueueing.
+import { randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
+import { claimSortKey, defaultPriority } from '../src/domain/event.js';
+import { isoAt } from '../src/domain/clock.js';
+import { normalizeWorkflowData } from '../src/domain/workflow.js';
+import { builtinCatalog } from '../src/engine/node-catalog.js';
+import { validateWorkflow } from '../src/engine/workflow-validation.js';
+import { insertWorkflow } from '../src/store/sqlite/workflow-sql.js';
+import type { BenchWorkflow } from './workflows.js';
+
+// The daemon's defaults for an API event: settings priority_aging_seconds and event_max_attempts.
+const priorityAgingMs = 60_000;
+const maxAttempts = 3;
+
+/**
+ * Inserts the workflow through the daemon's own SQL (after the same normalisation and validation
+ * the API applies, so a wrong port name fails here, not as 20,000 failed events) and `eventCount`
+ * pending events in one transaction, with the columns `insertEvent` writes. Returns the workflow id.
+ */
+export function preloadWorkflowAndEvents(dbPath: string, workflow: BenchWorkflow, eventCount: number): string {
+  const data = normalizeWorkflowData({ nodes: workflow.nodes, connections: workflow.connections });
+  const catalog = builtinCatalog(false);
+  const problems = validateWorkflow(data, (type) => catalog.get(type));
+  if (problems.length > 0) throw new Error(`benchmark workflow ${workflow.name} is invalid: ${JSON.stringify(problems)}`);
+  const db = new Database(dbPath);
+  try {
+    db.pragma('foreign_keys = ON');
+    const workflowId = randomUUID();
+    const nowMs = Date.now();
+    insertWorkflow(
+      db,
+      workflowId,
+      {
+        name: workflow.name,
+        description: null,
+        version: '1.0.0',
+        workflow_data: { ...data, name: workflow.name },
+        tags: [],
+        execution_config: {},
+        is_active: true,
+        is_template: false,
+        template_category: null,
+        author_id: null,
+      },
+      nowMs,
+    );
+    insertPendingEvents(db, workflowId, eventCount, nowMs);
+    return workflowId;
+  } finally {
+    db.close();
+  }
+}
+
+function insertPendingEvents(db: Database.Database, workflowId: string, count: number, nowMs: number): void {
+  const insert = db.prepare(
+    `INSERT INTO event_queue (workflow_id, event_type, event_data, priority, status, source, run_at, sort_key, attempts,
+       max_attempts, dedup_key, created_at, updated_at)
+     VALUES (?, 'bench', ?, ?, 'pending', 'api', ?, ?, 0, ?, NULL, ?, ?)`,
+  );
+  const nowIso = isoAt(nowMs);
+  const sortKey = claimSortKey(defaultPriority, nowMs, priorityAgingMs);
+  db.transaction(() => {
+    for (let i = 0; i < count; i += 1) {
+      insert.run(workflowId, JSON.stringify({ n: i }), defaultPriority, nowMs, sortKey, maxAttempts, nowIso, nowIso);
+    }
+  })();
+}
