@@ -14,6 +14,7 @@ import type {
   PortValues,
 } from './node-contract.js';
 import { builtinNodes, testFixtureNodes } from './nodes/index.js';
+import { loadPlugins } from './plugins.js';
 
 /** One pool message: tasks that share a postMessage and run concurrently. */
 export interface NodeBatch {
@@ -37,10 +38,16 @@ export function createNodeRunner(nodes: readonly NodeModule[]): BatchRunner {
   return (batch) => Promise.all(batch.tasks.map((task) => runTask(registry, task)));
 }
 
-const enableTestNodes = (workerData as { enableTestNodes?: unknown } | null)?.enableTestNodes === true;
-const runWithWorkerRegistry = createNodeRunner(
-  enableTestNodes ? [...builtinNodes, ...testFixtureNodes] : builtinNodes,
-);
+const workerOptions = workerData as { enableTestNodes?: unknown; pluginDir?: unknown } | null;
+const enableTestNodes = workerOptions?.enableTestNodes === true;
+// Plug-ins load once per thread, before the first task. Their problems are not reported here: the main
+// thread runs the same loader (pluginDefinitions) at start-up and logs them once.
+const pluginNodes = typeof workerOptions?.pluginDir === 'string' ? (await loadPlugins(workerOptions.pluginDir)).nodes : [];
+const runWithWorkerRegistry = createNodeRunner([
+  ...builtinNodes,
+  ...(enableTestNodes ? testFixtureNodes : []),
+  ...pluginNodes,
+]);
 
 /** Piscina entry: runs the tasks concurrently and returns their results in task order. */
 export default async function runNodeBatch(message: { tasks: NodeTask[] }): Promise<NodeResult[]> {
