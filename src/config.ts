@@ -21,6 +21,8 @@ export interface Config {
   writerMaxDelayMs: number;
   enableTestNodes: boolean;
   adminKeyFile: string;
+  /** Folder of plug-in node modules; `$TAV_DATA_DIR/plugins` unless set. Missing is fine. */
+  pluginDir: string;
 }
 
 /** Thrown when the environment holds invalid values; `problems` lists each of them. */
@@ -53,6 +55,7 @@ const schema = z.object({
   TAV_WRITER_MAX_BATCH: integer(1, 100_000).default(2_000),
   TAV_WRITER_MAX_DELAY_MS: integer(0, 1_000).default(0),
   TAV_ENABLE_TEST_NODES: flag.default(false),
+  TAV_PLUGIN_DIR: z.string().min(1).optional(),
 });
 
 /** Reads and validates the configuration from an environment (process.env by default). */
@@ -78,5 +81,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     writerMaxDelayMs: values.TAV_WRITER_MAX_DELAY_MS,
     enableTestNodes: values.TAV_ENABLE_TEST_NODES,
     adminKeyFile: path.join(dataDir, 'admin-api-key'),
+    pluginDir: path.resolve(values.TAV_PLUGIN_DIR ?? path.join(dataDir, 'plugins')),
   });
 }

@@ -11,7 +11,7 @@ import type { Config } from './config.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { CompletionWaiter } from './engine/completion-waiter.js';
 import { SettingsCache } from './engine/engine-settings.js';
-import { builtinCatalog } from './engine/node-catalog.js';
+import { catalogWithPlugins } from './engine/node-catalog.js';
 import { Runner } from './engine/runner.js';
 import { WorkflowCache } from './engine/workflow-cache.js';
 import type { Logger } from './log.js';
@@ -65,9 +65,10 @@ async function assemble(config: Config, log: Logger, clock: Clock, releaseLock: 
 
   const settings = new SettingsCache(() => store.loadSettings());
   const settingsTimer = setInterval(() => settings.reload(), settingsReloadMs).unref();
-  const catalog = builtinCatalog(config.enableTestNodes);
+  const catalog = await catalogWithPlugins(config.enableTestNodes, config.pluginDir);
+  for (const problem of catalog.problems) log.warn('plug-in not loaded', problem);
   const workflows = new WorkflowCache(store, catalog);
-  const pool = new NodePool({ threads: config.workers, enableTestNodes: config.enableTestNodes, memoryLimitMb: settings.value.memoryLimitMb, log: log.child({ component: 'pool' }) });
+  const pool = new NodePool({ threads: config.workers, enableTestNodes: config.enableTestNodes, dataDir: config.dataDir, pluginDir: fs.existsSync(config.pluginDir) ? config.pluginDir : undefined, memoryLimitMb: settings.value.memoryLimitMb, log: log.child({ component: 'pool' }) });
   const completions = new CompletionWaiter();
   const runner = new Runner({
     store,

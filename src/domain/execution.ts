@@ -33,6 +33,12 @@ export interface NodeOutcomeRecord {
   error: NodeError | null;
 }
 
+/** How node results are stored: previews cut at `maxChars`, content above `inlineMaxBytes` kept in a file. */
+export interface PayloadLimits {
+  maxChars: number;
+  inlineMaxBytes: number;
+}
+
 /** An execution row as the API shows it. */
 export interface ExecutionView {
   id: string;

@@ -14,10 +14,24 @@ export interface EngineSettings {
   maxRetries: number;
   backoff: BackoffPolicy;
   payloadMaxChars: number;
+  payloadInlineMaxBytes: number;
   maxContentLengthBytes: number;
   priorityAgingMs: number;
   eventMaxAttempts: number;
   memoryLimitMb: number;
+  /** The default OpenAI-compatible provider for AI nodes, or null when AI is off or none is configured. */
+  ai: AiProvider | null;
+}
+
+/** What an AI node's task gets as `config.__ai`. */
+export interface AiProvider {
+  [key: string]: Json;
+  base_url: string;
+  model: string | null;
+  temperature: number;
+  max_tokens: number;
+  timeout_seconds: number;
+  api_key: string | null;
 }
 
 /** The values settings.md ships, used when a row is missing or unreadable. */
@@ -31,10 +45,12 @@ export const defaultEngineSettings: EngineSettings = Object.freeze({
   maxRetries: 3,
   backoff: Object.freeze({ retryDelaySeconds: 5, backoffMultiplier: 1.5, maxRetryDelaySeconds: 60 }),
   payloadMaxChars: 4000,
+  payloadInlineMaxBytes: 262_144,
   maxContentLengthBytes: 104_857_600,
   priorityAgingMs: 60_000,
   eventMaxAttempts: 3,
   memoryLimitMb: 512,
+  ai: null,
 });
 
 /** Builds engine settings from the settings table (category → key → value). */
@@ -57,11 +73,31 @@ export function engineSettingsFrom(table: Record<string, Record<string, Json>>):
       maxRetryDelaySeconds: num(execution.max_retry_delay, d.backoff.maxRetryDelaySeconds),
     }),
     payloadMaxChars: num(execution.payload_max_chars, d.payloadMaxChars),
+    payloadInlineMaxBytes: num(execution.payload_inline_max_bytes, d.payloadInlineMaxBytes),
     maxContentLengthBytes: num(security.max_content_length, d.maxContentLengthBytes),
     priorityAgingMs: num(execution.priority_aging_seconds, d.priorityAgingMs / 1000) * 1000,
     eventMaxAttempts: num(execution.event_max_attempts, d.eventMaxAttempts),
     memoryLimitMb: num(execution.memory_limit_mb, d.memoryLimitMb),
+    ai: aiProviderFrom(table.ai ?? {}),
   });
+}
+
+/** The default provider of the `ai` settings: `providers[default_provider]` when enabled. */
+function aiProviderFrom(ai: Record<string, Json>): AiProvider | null {
+  if (ai.enabled === false) return null;
+  const providers = ai.providers;
+  const name = typeof ai.default_provider === 'string' ? ai.default_provider : 'openai';
+  const provider = providers && typeof providers === 'object' && !Array.isArray(providers) ? (providers as Record<string, Json>)[name] : undefined;
+  if (!provider || typeof provider !== 'object' || Array.isArray(provider) || provider.enabled === false || typeof provider.base_url !== 'string') return null;
+  return {
+    base_url: provider.base_url,
+    model: typeof provider.default_model === 'string' ? provider.default_model : null,
+    temperature: typeof ai.default_temperature === 'number' ? ai.default_temperature : 0.7,
+    max_tokens: typeof ai.default_max_tokens === 'number' ? ai.default_max_tokens : 16384,
+    timeout_seconds: typeof ai.request_timeout === 'number' ? ai.request_timeout : 120,
+    // Provider keys arrive with encrypted credentials; until then a provider runs without one.
+    api_key: null,
+  };
 }
 
 /** Holds the current engine settings and reloads them from a source. */

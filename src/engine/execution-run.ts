@@ -6,7 +6,7 @@ import type { Json, NodeError, NodeIsolation, NodeResult, NodeTask, PortValues }
 import { retryDelayMs, type BackoffPolicy } from '../domain/backoff.js';
 import type { Clock } from '../domain/clock.js';
 import { isoAt } from '../domain/clock.js';
-import type { NodeRunRecord } from '../domain/execution.js';
+import type { NodeRunRecord, PayloadLimits } from '../domain/execution.js';
 import type { ExecutionStore } from '../store/store.js';
 import { loopExitPort, type GraphEdge, type GraphNode, type WorkflowGraph } from './graph.js';
 import { LoopTracker } from './loop-tracker.js';
@@ -37,7 +37,7 @@ export interface ExecutionRunInput {
   continueOnError: boolean;
   maxConcurrentNodes: number;
   defaultTimeoutMs: number;
-  payloadMaxChars: number;
+  limits: PayloadLimits;
   retry: NodeRetryPolicy | null;
   /** Node records of earlier attempts: completed nodes are not run again, failed ones count on from their attempts. */
   previous: Map<string, NodeRunRecord>;
@@ -163,7 +163,7 @@ export class ExecutionRun {
     if (!(this.stopped && !result.ok)) {
       this.store.recordNodeOutcome(
         { executionId: task.executionId, nodeId: node.id, nodeType: node.type, attempt: task.attempt, startedAtMs, durationMs: result.durationMs, outputs: result.ok ? result.outputs : null, error: result.ok ? null : result.error },
-        this.input.payloadMaxChars,
+        this.input.limits,
       );
     }
     return result;

@@ -2,12 +2,20 @@
 // outputs of nodes that share them as variables.
 import type { Json, PortValues } from '../../workers/node-contract.js';
 import type { GraphNode, WorkflowGraph } from './graph.js';
+import type { AiProvider } from './engine-settings.js';
 import { renderConfig, variableKey } from './templates.js';
 
-/** Renders `node`'s config; `shared` holds the outputs of finished sharing nodes by node id. */
-export function renderNodeConfig(node: GraphNode, shared: ReadonlyMap<string, PortValues>, graph: WorkflowGraph, trigger: Json, nowMs: number): Record<string, Json> {
+/** Node types that call the configured AI provider. */
+const aiNodeTypes: ReadonlySet<string> = new Set(['large_language_model', 'decision']);
+
+/**
+ * Renders `node`'s config; `shared` holds the outputs of finished sharing nodes by node id. AI nodes
+ * also get the default provider as `__ai` (their own config keys win inside the worker).
+ */
+export function renderNodeConfig(node: GraphNode, shared: ReadonlyMap<string, PortValues>, graph: WorkflowGraph, trigger: Json, nowMs: number, ai: AiProvider | null): Record<string, Json> {
   const config = node.node.config ?? {};
   const variables: Record<string, Json> = {};
   for (const [nodeId, outputs] of shared) variables[variableKey(graph.nodes.get(nodeId)!.node)] = outputs;
-  return renderConfig(config, { trigger, variables }, nowMs);
+  const rendered = renderConfig(config, { trigger, variables }, nowMs);
+  return ai && aiNodeTypes.has(node.type) ? { ...rendered, __ai: ai } : rendered;
 }

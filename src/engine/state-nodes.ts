@@ -1,19 +1,20 @@
 // The state nodes (§7) run on the main thread: each is one writer operation that changes
 // workflow_state and records the node's result together.
 import type { Json, NodeResult, NodeTask } from '../../workers/node-contract.js';
+import type { PayloadLimits } from '../domain/execution.js';
 import type { StateOperation } from '../domain/state-operation.js';
 import type { ExecutionStore } from '../store/store.js';
 import type { LocalNodes } from './execution-run.js';
 import { stateNodeTypes } from './local-node-definitions.js';
 
 /** Local node handlers for one execution of `workflowId`. */
-export function stateNodes(store: Pick<ExecutionStore, 'runStateNode'>, workflowId: string, payloadMaxChars: number): LocalNodes {
+export function stateNodes(store: Pick<ExecutionStore, 'runStateNode'>, workflowId: string, limits: PayloadLimits): LocalNodes {
   return {
     handles: (nodeType) => stateNodeTypes.has(nodeType),
     run: (task, startedAtMs) => {
       const operation = toOperation(task, workflowId);
       if (typeof operation === 'string') return Promise.resolve(invalid(operation));
-      return store.runStateNode(operation, { executionId: task.executionId, nodeId: task.nodeId, nodeType: task.nodeType, attempt: task.attempt, startedAtMs }, payloadMaxChars);
+      return store.runStateNode(operation, { executionId: task.executionId, nodeId: task.nodeId, nodeType: task.nodeType, attempt: task.attempt, startedAtMs }, limits);
     },
   };
 }

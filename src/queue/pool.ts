@@ -9,6 +9,10 @@ import type { Logger } from '../log.js';
 export interface NodePoolOptions {
   threads: number;
   enableTestNodes: boolean;
+  /** The data folder file nodes work in. */
+  dataDir?: string;
+  /** Plug-in folder the threads load node kinds from, when it exists. */
+  pluginDir?: string;
   memoryLimitMb: number;
   log: Logger;
   /** Most node tasks sent in one message. */
@@ -52,7 +56,7 @@ export class NodePool {
       concurrentTasksPerWorker: options.tasksPerThread ?? 8,
       // A small young generation: node tasks are short-lived garbage, and a large one only inflates RSS.
       resourceLimits: { maxOldGenerationSizeMb: options.memoryLimitMb, maxYoungGenerationSizeMb: 8 },
-      workerData: { enableTestNodes: options.enableTestNodes },
+      workerData: { enableTestNodes: options.enableTestNodes, dataDir: options.dataDir, pluginDir: options.pluginDir },
     });
     // A thread that dies with no task on it is reported here; without a listener it would end the process.
     this.piscina.on('error', (error: unknown) => this.log.error('worker thread failed', { error: String(error) }));

@@ -3,7 +3,7 @@
 import type { Json, NodeResult } from '../../workers/node-contract.js';
 import type { StateOperation } from '../domain/state-operation.js';
 import type { ClaimedEvent, EnqueueRequest, EventStatus, QueuedEvent } from '../domain/event.js';
-import type { ExecutionStatus, ExecutionView, NodeOutcomeRecord, NodeRunRecord } from '../domain/execution.js';
+import type { ExecutionStatus, ExecutionView, NodeOutcomeRecord, NodeRunRecord, PayloadLimits } from '../domain/execution.js';
 import type { WorkflowData } from '../domain/workflow.js';
 
 /** The result of an enqueue: the event, and whether it is new or an earlier one with the same dedup key. */
@@ -75,9 +75,9 @@ export interface QueueStore {
 /** What the runner records while an execution runs. */
 export interface ExecutionStore {
   recordNodeStarted(executionId: string, nodeId: string, nodeType: string, attempt: number): void;
-  recordNodeOutcome(outcome: NodeOutcomeRecord, payloadMaxChars: number): void;
+  recordNodeOutcome(outcome: NodeOutcomeRecord, limits: PayloadLimits): void;
   /** Runs a state node: applies its operation and records its outcome in one transaction (§7). */
-  runStateNode(operation: StateOperation, outcome: Omit<NodeOutcomeRecord, 'outputs' | 'error' | 'durationMs'>, payloadMaxChars: number): Promise<NodeResult>;
+  runStateNode(operation: StateOperation, outcome: Omit<NodeOutcomeRecord, 'outputs' | 'error' | 'durationMs'>, limits: PayloadLimits): Promise<NodeResult>;
   /** Logs that a failed node will be tried again after `waitMs`. */
   recordNodeRetry(executionId: string, nodeId: string, nextAttempt: number, waitMs: number, reason: string): void;
   /** Opens the execution_iterations row of a loop pass. */

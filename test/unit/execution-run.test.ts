@@ -53,7 +53,7 @@ function runOf(nodes: unknown[], connections: unknown[], options: Partial<{ cont
       continueOnError: options.continueOnError ?? false,
       maxConcurrentNodes: options.maxConcurrentNodes ?? 5,
       defaultTimeoutMs: 1000,
-      payloadMaxChars: 100,
+      limits: { maxChars: 100, inlineMaxBytes: 1_000_000 },
       retry: null,
       previous: options.finished ?? new Map(),
       signal: new AbortController().signal,

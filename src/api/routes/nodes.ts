@@ -6,7 +6,7 @@ import type { ApiDeps } from '../api-deps.js';
 export function nodeRoutes(deps: ApiDeps): Router {
   const router = new Router();
   router.get('/nodes', (ctx) => {
-    ctx.body = { items: deps.catalog.list() };
+    ctx.body = { items: deps.catalog.list(), plugin_problems: deps.catalog.problems };
   });
   return router;
 }

@@ -1,9 +1,11 @@
 // SQL of a run's record: node logs, per-port results, progress snapshots and the reads behind
 // `GET /api/v1/executions/:id[/results|/logs]`.
+import fs from 'node:fs';
+import path from 'node:path';
 import type Database from 'better-sqlite3';
 import type { Json, PortValues } from '../../../workers/node-contract.js';
 import { isoAt } from '../../domain/clock.js';
-import type { ExecutionStatus, ExecutionView, NodeOutcomeRecord, NodeRunRecord } from '../../domain/execution.js';
+import type { ExecutionStatus, ExecutionView, NodeOutcomeRecord, NodeRunRecord, PayloadLimits } from '../../domain/execution.js';
 import type { ExecutionIterationView, ExecutionLogView, ExecutionResultView } from '../store.js';
 import { statement } from './connection.js';
 import { fromJsonColumn, toJsonColumn } from './json-columns.js';
@@ -18,9 +20,10 @@ export function insertNodeStarted(db: Database.Database, executionId: string, no
 }
 
 /** Records a node's outcome: one result row per output port when it succeeded, and a log row. */
-export function insertNodeOutcome(db: Database.Database, outcome: NodeOutcomeRecord, payloadMaxChars: number, nowMs: number): void {
+export function insertNodeOutcome(db: Database.Database, outcome: NodeOutcomeRecord, limits: PayloadLimits, resultsDir: string, nowMs: number): void {
   const nowIso = isoAt(nowMs);
-  if (outcome.outputs) insertPortResults(db, outcome.executionId, outcome.nodeId, outcome.outputs, payloadMaxChars, nowIso);
+  if (outcome.outputs) insertPortResults(db, outcome, outcome.outputs, limits, resultsDir, nowIso);
+  if (outcome.nodeType === 'event_logger' && outcome.outputs) insertUserEvent(db, outcome, outcome.outputs.logged, nowIso);
   const failed = outcome.error !== null;
   statement(
     db,
@@ -39,20 +42,47 @@ export function insertNodeOutcome(db: Database.Database, outcome: NodeOutcomeRec
   );
 }
 
-function insertPortResults(db: Database.Database, executionId: string, nodeId: string, outputs: PortValues, payloadMaxChars: number, nowIso: string): void {
+function insertPortResults(db: Database.Database, outcome: NodeOutcomeRecord, outputs: PortValues, limits: PayloadLimits, resultsDir: string, nowIso: string): void {
   const insert = statement(
     db,
-    `INSERT INTO execution_results (execution_id, node_id, port_name, data_type, content, content_projection, byte_size, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO execution_results (execution_id, node_id, port_name, data_type, content, content_projection, byte_size, file_path, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   for (const port in outputs) {
     const value = outputs[port];
     const isText = typeof value === 'string';
     // Text is kept as it is; anything else as JSON, so `content` always reads back to the same value.
     const content = isText ? value : JSON.stringify(value ?? null);
-    const projection = content.length > payloadMaxChars ? content.slice(0, payloadMaxChars) : content;
-    insert.run(executionId, nodeId, port, isText ? 'text' : dataTypeOf(value), content, projection, Buffer.byteLength(content), nowIso);
+    const projection = content.length > limits.maxChars ? content.slice(0, limits.maxChars) : content;
+    const bytes = Buffer.byteLength(content);
+    // Large content lives in a file; the row keeps the preview and where the whole is.
+    const filePath = bytes > limits.inlineMaxBytes ? writeResultFile(resultsDir, outcome, port, content) : null;
+    insert.run(outcome.executionId, outcome.nodeId, port, isText ? 'text' : dataTypeOf(value), filePath ? null : content, projection, bytes, filePath, nowIso);
   }
+}
+
+/** Writes one large port value under `resultsDir/<execution>/`; returns the path relative to the data folder. */
+function writeResultFile(resultsDir: string, outcome: NodeOutcomeRecord, port: string, content: string): string {
+  const folder = path.join(resultsDir, outcome.executionId);
+  fs.mkdirSync(folder, { recursive: true });
+  // Node ids and port names come from the workflow: keep them out of the path's structure.
+  const name = `${safeName(outcome.nodeId)}.${safeName(port)}.${outcome.attempt}.dat`;
+  fs.writeFileSync(path.join(folder, name), content);
+  return path.join(path.basename(resultsDir), outcome.executionId, name);
+}
+
+function safeName(text: string): string {
+  return text.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64) || '_';
+}
+
+/** The row an event_logger node asks for, beside its own node_completed row. */
+function insertUserEvent(db: Database.Database, outcome: NodeOutcomeRecord, logged: Json | undefined, nowIso: string): void {
+  if (!logged || typeof logged !== 'object' || Array.isArray(logged)) return;
+  const level = typeof logged.level === 'string' ? logged.level : 'info';
+  statement(
+    db,
+    `INSERT INTO execution_logs (execution_id, node_id, level, event, message, data, attempt, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  ).run(outcome.executionId, outcome.nodeId, level, `user:${String(logged.event_type ?? 'event')}`.slice(0, 64), String(logged.message ?? ''), JSON.stringify(logged.data ?? null), outcome.attempt, nowIso);
 }
 
 function dataTypeOf(value: Json | undefined): string {
@@ -124,7 +154,7 @@ export function updateProgress(db: Database.Database, executionId: string, execu
 }
 
 /** Node records of earlier attempts; completed ones get their outputs rebuilt from result rows. */
-export function selectPreviousNodes(db: Database.Database, executionId: string): Map<string, NodeRunRecord> {
+export function selectPreviousNodes(db: Database.Database, executionId: string, resultsDir: string): Map<string, NodeRunRecord> {
   const previous = new Map<string, NodeRunRecord>();
   const completed = new Map<string, NodeRunRecord>();
   const row = statement(db, `SELECT node_results FROM executions WHERE id = ?`).get(executionId) as { node_results: string | null } | undefined;
@@ -135,12 +165,15 @@ export function selectPreviousNodes(db: Database.Database, executionId: string):
     if (record.status === 'completed') completed.set(nodeId, copy);
   }
   if (completed.size === 0) return previous;
-  const results = statement(db, `SELECT node_id, port_name, data_type, content FROM execution_results WHERE execution_id = ? ORDER BY id`).all(executionId) as Array<
-    Record<string, string>
-  >;
+  const results = statement(db, `SELECT node_id, port_name, data_type, content, file_path FROM execution_results WHERE execution_id = ? ORDER BY id`).all(
+    executionId,
+  ) as Array<Record<string, string | null>>;
   for (const result of results) {
     const record = completed.get(result.node_id!);
-    if (record) record.outputs![result.port_name!] = decodeContent(result.data_type!, result.content!);
+    if (!record) continue;
+    // Content kept in a file (over payload_inline_max_bytes) is read back from it.
+    const content = result.content ?? (result.file_path ? fs.readFileSync(path.join(path.dirname(resultsDir), result.file_path), 'utf8') : null);
+    record.outputs![result.port_name!] = decodeContent(result.data_type!, content);
   }
   return previous;
 }

@@ -1,10 +1,11 @@
 // The SQLite adapter of the storage port: writes through the one Writer (group commit), reads on a
 // separate read-only connection so API reads never wait behind a commit.
+import path from 'node:path';
 import type Database from 'better-sqlite3';
 import type { Clock } from '../../domain/clock.js';
 import { isoAt } from '../../domain/clock.js';
 import type { EnqueueRequest } from '../../domain/event.js';
-import type { NodeOutcomeRecord, NodeRunRecord } from '../../domain/execution.js';
+import type { NodeOutcomeRecord, NodeRunRecord, PayloadLimits } from '../../domain/execution.js';
 import type { Json, NodeResult } from '../../../workers/node-contract.js';
 import type { Logger } from '../../log.js';
 import type { EventListFilter, RunFinish, Store, WorkflowInput } from '../store.js';
@@ -25,6 +26,8 @@ export interface SqliteStoreOptions {
   writerMaxDelayMs: number;
   clock: Clock;
   log: Logger;
+  /** Where results too large to keep inline are written; beside the database unless given. */
+  resultsDir?: string;
 }
 
 /** The storage port on one SQLite file. Open it after migrations have run. */
@@ -34,8 +37,10 @@ export class SqliteStore implements Store {
   private readonly writer: Writer;
   private readonly clock: Clock;
   private readonly log: Logger;
+  private readonly resultsDir: string;
 
   constructor(options: SqliteStoreOptions) {
+    this.resultsDir = options.resultsDir ?? path.join(path.dirname(options.dbPath), 'results');
     this.clock = options.clock;
     this.log = options.log;
     this.writeDb = openWriteConnection(options.dbPath, options.synchronous);
@@ -117,12 +122,12 @@ export class SqliteStore implements Store {
     this.fireAndForget((db) => executions.insertNodeStarted(db, executionId, nodeId, nodeType, attempt, at));
   }
 
-  recordNodeOutcome(outcome: NodeOutcomeRecord, payloadMaxChars: number): void {
+  recordNodeOutcome(outcome: NodeOutcomeRecord, limits: PayloadLimits): void {
     const at = this.clock.now();
-    this.fireAndForget((db) => executions.insertNodeOutcome(db, outcome, payloadMaxChars, at));
+    this.fireAndForget((db) => executions.insertNodeOutcome(db, outcome, limits, this.resultsDir, at));
   }
 
-  runStateNode(operation: StateOperation, outcome: Omit<NodeOutcomeRecord, 'outputs' | 'error' | 'durationMs'>, payloadMaxChars: number): Promise<NodeResult> {
+  runStateNode(operation: StateOperation, outcome: Omit<NodeOutcomeRecord, 'outputs' | 'error' | 'durationMs'>, limits: PayloadLimits): Promise<NodeResult> {
     return this.writer.write((db) => {
       const started = performance.now();
       const now = this.clock.now();
@@ -133,7 +138,7 @@ export class SqliteStore implements Store {
         if (!(error instanceof StateOperationError)) throw error;
         result = { ok: false, error: { code: error.code, message: error.message, retryable: false }, durationMs: performance.now() - started };
       }
-      executions.insertNodeOutcome(db, { ...outcome, durationMs: result.durationMs, outputs: result.ok ? result.outputs : null, error: result.ok ? null : result.error }, payloadMaxChars, now);
+      executions.insertNodeOutcome(db, { ...outcome, durationMs: result.durationMs, outputs: result.ok ? result.outputs : null, error: result.ok ? null : result.error }, limits, this.resultsDir, now);
       return result;
     });
   }
@@ -163,7 +168,7 @@ export class SqliteStore implements Store {
   }
 
   previousNodeRecords(executionId: string) {
-    return executions.selectPreviousNodes(this.readDb, executionId);
+    return executions.selectPreviousNodes(this.readDb, executionId, this.resultsDir);
   }
 
   getExecution(id: string) {
