@@ -2,7 +2,7 @@
 // `--only <scenario>` to run one scenario.
 
 /** The scenarios the harness knows, in the order they run. */
-export const scenarioNames = ['drain1', 'drain5', 'http', 'latency'] as const;
+export const scenarioNames = ['drain1', 'drain5', 'http', 'ingest', 'latency'] as const;
 
 /** One scenario's name. */
 export type ScenarioName = (typeof scenarioNames)[number];
