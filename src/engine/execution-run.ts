@@ -130,7 +130,9 @@ export class ExecutionRun {
     }
     if (this.loops.isLoop(node.id)) return this.loopStep(node);
     this.records[node.id] = { status: 'pending', attempts: 0 };
-    void this.queue.add(() => this.execute(node));
+    // Queued nodes start in the graph's stable topological order, not in the order their inputs
+    // settled (which follows connection order): sequential mode promises that order (§2).
+    void this.queue.add(() => this.execute(node), { priority: -node.order });
   }
 
   private async execute(node: GraphNode): Promise<void> {
@@ -212,9 +214,41 @@ export class ExecutionRun {
   /** A loop node's turn (§6): start the next pass, or end the loop. */
   private loopStep(node: GraphNode): void {
     const step = this.loops.nextStep(node);
+    if (step.kind === 'end') return this.endLoop(node, step.outputs);
     this.records[node.id] = { status: 'completed', attempts: 1, completed_at: isoAt(this.clock.now()), outputs: step.outputs };
-    if (step.kind === 'pass') return this.propagate(node, step.outputs, (edge) => edge.sourcePort !== loopExitPort, false);
-    this.propagate(node, step.outputs, (edge) => edge.sourcePort === loopExitPort);
+    this.propagate(node, step.outputs, (edge) => edge.sourcePort !== loopExitPort, false);
+  }
+
+  /**
+   * Ends a loop: its body will not run again, so its nodes count as settled, keeping the records of
+   * their last pass (or skipped when no pass ran) — without this the run never finished, as
+   * checkPassEnd resets the body before the loop node learns that max_iterations is reached. Links
+   * from the body to nodes after the loop settle now, with the last pass's values; then exit_loop fires.
+   */
+  private endLoop(node: GraphNode, outputs: PortValues): void {
+    this.records[node.id] = { status: 'completed', attempts: 1, completed_at: isoAt(this.clock.now()), outputs };
+    const loop = this.input.graph.loops.get(node.id)!;
+    for (const id of loop.body) {
+      this.records[id] ??= { status: 'skipped', attempts: 0 };
+      this.settled.add(id);
+    }
+    const sources = [node, ...[...loop.body].map((id) => this.input.graph.nodes.get(id)!)];
+    for (const edge of sources.flatMap((source) => source.outgoing)) {
+      if (!edge.dependency || this.loopLeftBy(edge) !== node.id) continue;
+      if (this.edgeState[edge.index] === undelivered) this.edgeState[edge.index] = dead;
+      this.settleEdge(edge);
+    }
+    this.propagate(node, outputs, (edge) => edge.sourcePort === loopExitPort);
+  }
+
+  /**
+   * The loop whose body a link leaves (from the body, or from the loop's pass outputs, to a node
+   * outside the body): such a link delivers on every pass but settles once, when that loop ends.
+   */
+  private loopLeftBy(edge: GraphEdge): string | undefined {
+    const loopId = this.loops.isLoop(edge.sourceId) && edge.sourcePort !== loopExitPort ? edge.sourceId : this.loops.loopOfNode(edge.sourceId);
+    if (loopId === undefined || edge.targetId === loopId || this.input.graph.loops.get(loopId)!.body.has(edge.targetId)) return undefined;
+    return loopId;
   }
 
   private settleAborted(node: GraphNode, attempt: number): void {
@@ -255,13 +289,21 @@ export class ExecutionRun {
         continue;
       }
       if (!edge.dependency) continue;
-      const left = this.unsettled.get(edge.targetId)! - 1;
-      this.unsettled.set(edge.targetId, left);
-      const target = this.input.graph.nodes.get(edge.targetId)!;
-      const firstArrival = this.edgeState[edge.index] === delivered && isFirstStrategyOr(target);
-      if (left === 0 || firstArrival) this.settleInputs(target);
+      // Leaving the body of a loop under way: the value is kept, and the link settles when the loop ends (endLoop).
+      const leftLoop = this.loopLeftBy(edge);
+      if (leftLoop !== undefined && this.loops.isUnderWay(leftLoop)) continue;
+      this.settleEdge(edge);
     }
     if (settle) this.markSettled(node.id);
+  }
+
+  /** Counts a settled dependency link against its target, which starts once all have settled. */
+  private settleEdge(edge: GraphEdge): void {
+    const left = this.unsettled.get(edge.targetId)! - 1;
+    this.unsettled.set(edge.targetId, left);
+    const target = this.input.graph.nodes.get(edge.targetId)!;
+    const firstArrival = this.edgeState[edge.index] === delivered && isFirstStrategyOr(target);
+    if (left === 0 || firstArrival) this.settleInputs(target);
   }
 
   private markSettled(nodeId: string): void {
@@ -281,12 +323,13 @@ export class ExecutionRun {
     const loop = this.input.graph.loops.get(loopId)!;
     if (![...loop.body].every((id) => this.settled.has(id)) || !this.loops.backEdgesSettled(loopId)) return;
     const again = this.loops.endPass(loopId, this.records);
-    this.resetBody(loopId);
     const loopNode = this.input.graph.nodes.get(loopId)!;
-    if (again) return this.loopStep(loopNode);
-    const end = this.loops.finishLoop(loopNode);
-    this.records[loopId] = { status: 'completed', attempts: 1, completed_at: isoAt(this.clock.now()), outputs: end };
-    this.propagate(loopNode, end, (edge) => edge.sourcePort === loopExitPort);
+    if (again) {
+      this.resetBody(loopId);
+      return this.loopStep(loopNode);
+    }
+    // A dead back edge ends the loop: the body stays settled as this last pass left it.
+    this.endLoop(loopNode, this.loops.finishLoop(loopNode));
   }
 
   /**

@@ -53,7 +53,7 @@ export interface GraphNode {
 export interface WorkflowGraph {
   nodes: Map<string, GraphNode>;
   edges: GraphEdge[];
-  /** Nodes with no outgoing dependency edge: their outputs are the run's final outputs. */
+  /** Nodes with no outgoing dependency or back edge: their outputs are the run's final outputs. */
   sinks: string[];
   /** Loop nodes by id. */
   loops: Map<string, GraphLoop>;
@@ -87,7 +87,8 @@ export function buildGraph(data: WorkflowData, definitionOf: (type: string) => N
   const loops = findLoops(nodes);
   for (const node of nodes.values()) node.dependencyCount = node.incoming.filter((edge) => edge.dependency).length;
   topologicalOrder(nodes).ordered.forEach((id, order) => (nodes.get(id)!.order = order));
-  const sinks = [...nodes.values()].filter((node) => !node.outgoing.some((edge) => edge.dependency)).map((node) => node.id);
+  // A loop body's last node feeds only the back edge: it hands on to the loop, so it is no sink.
+  const sinks = [...nodes.values()].filter((node) => !node.outgoing.some((edge) => edge.dependency || edge.backEdge)).map((node) => node.id);
   const loopOf = new Map<string, string>();
   // Smaller bodies are inner loops: assign them last so a node maps to its innermost loop.
   for (const loop of [...loops.values()].sort((a, b) => b.body.size - a.body.size)) for (const id of loop.body) loopOf.set(id, loop.loopId);

@@ -5,6 +5,9 @@ import type { NodeRunRecord } from '../domain/execution.js';
 import type { ExecutionStore } from '../store/store.js';
 import type { GraphEdge, GraphNode, WorkflowGraph } from './graph.js';
 
+/** The pass number of a loop that has ended. */
+const ended = Number.MAX_SAFE_INTEGER;
+
 interface LoopState {
   /** The pass under way (1-based), 0 before the first. */
   pass: number;
@@ -45,6 +48,12 @@ export class LoopTracker {
   /** Forgets a loop's progress (a nested loop starts afresh on each pass of its outer loop). */
   reset(loopId: string): void {
     this.states.set(loopId, { pass: 0, backSettled: 0, backDelivered: false });
+  }
+
+  /** True from a loop's first pass until it ends (false before it starts, e.g. when it is skipped). */
+  isUnderWay(loopId: string): boolean {
+    const pass = this.states.get(loopId)!.pass;
+    return pass > 0 && pass !== ended;
   }
 
   /** Starts the next pass, or ends the loop once max_iterations passes have run. */
@@ -94,7 +103,7 @@ export class LoopTracker {
   finishLoop(node: GraphNode): PortValues {
     const state = this.states.get(node.id)!;
     const passes = state.pass;
-    state.pass = Number.MAX_SAFE_INTEGER;
+    state.pass = ended;
     return { exit_loop: { iterations: passes } };
   }
 }

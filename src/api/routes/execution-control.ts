@@ -33,8 +33,11 @@ export function executionControlRoutes(deps: ApiDeps): Router {
     const current = deps.workflowStructure(execution.workflow_id);
     if (current === null) throw conflict('workflow_missing', 'the workflow of this execution no longer exists');
     const ran = isRecord(execution.execution_metadata) ? execution.execution_metadata.workflow_structure : undefined;
+    // A cancelled attempt never writes its outcome, so it leaves no fingerprint. Without one, any edit
+    // of the workflow after the run started counts as a change (a rename too: the safe side).
+    const changed = typeof ran === 'string' ? ran !== current : editedSince(deps, execution.workflow_id, execution.started_at);
     // Finished nodes' outputs are reused: they must still fit the workflow, unless the caller insists.
-    if (typeof ran === 'string' && ran !== current && !force) {
+    if (changed && !force) {
       throw conflict('workflow_changed', 'the workflow structure changed since this execution ran; retry with {"force": true} to run it anyway');
     }
     const agingMs = deps.settings().priorityAgingMs;
@@ -51,4 +54,10 @@ export function executionControlRoutes(deps: ApiDeps): Router {
   });
 
   return router;
+}
+
+/** True when the workflow was saved after `startedAt` (an execution's first start). */
+function editedSince(deps: ApiDeps, workflowId: string, startedAt: string | null): boolean {
+  const workflow = deps.store.getWorkflow(workflowId);
+  return workflow !== null && startedAt !== null && Date.parse(workflow.updated_at) > Date.parse(startedAt);
 }
