@@ -1,7 +1,7 @@
 // Piscina entry: runs one pool message's node tasks and answers with one NodeResult per task.
 // Nothing thrown here may escape: every failure, including a body's garbage, becomes data (style §4).
 import { performance } from 'node:perf_hooks';
-import { workerData } from 'node:worker_threads';
+import { workerData, type MessagePort } from 'node:worker_threads';
 import { NodeFailure } from './node-contract.js';
 import type {
   ConfigSpec,
@@ -19,6 +19,8 @@ import { loadPlugins } from './plugins.js';
 /** One pool message: tasks that share a postMessage and run concurrently. */
 export interface NodeBatch {
   tasks: NodeTask[];
+  /** Fires when the main thread cancels the message's tasks (a cancelled execution). */
+  cancel?: AbortSignal;
 }
 
 /** Runs a batch against a fixed set of node kinds. */
@@ -35,7 +37,7 @@ export function createNodeRunner(nodes: readonly NodeModule[]): BatchRunner {
     if (registry.has(node.definition.type)) throw new Error(`duplicate node type ${node.definition.type}`);
     registry.set(node.definition.type, node);
   }
-  return (batch) => Promise.all(batch.tasks.map((task) => runTask(registry, task)));
+  return (batch) => Promise.all(batch.tasks.map((task) => runTask(registry, task, batch.cancel)));
 }
 
 const workerOptions = workerData as { enableTestNodes?: unknown; pluginDir?: unknown } | null;
@@ -49,12 +51,24 @@ const runWithWorkerRegistry = createNodeRunner([
   ...pluginNodes,
 ]);
 
-/** Piscina entry: runs the tasks concurrently and returns their results in task order. */
-export default async function runNodeBatch(message: { tasks: NodeTask[] }): Promise<NodeResult[]> {
-  return runWithWorkerRegistry(message);
+/**
+ * Piscina entry: runs the tasks concurrently and returns their results in task order. A message may
+ * carry a `cancelPort`: any message on it aborts the tasks' signals (the main thread cancelling a
+ * task that shares this thread, which it cannot terminate).
+ */
+export default async function runNodeBatch(message: { tasks: NodeTask[]; cancelPort?: MessagePort }): Promise<NodeResult[]> {
+  const port = message.cancelPort;
+  if (!port) return runWithWorkerRegistry({ tasks: message.tasks });
+  const cancel = new AbortController();
+  port.once('message', () => cancel.abort());
+  try {
+    return await runWithWorkerRegistry({ tasks: message.tasks, cancel: cancel.signal });
+  } finally {
+    port.close();
+  }
 }
 
-async function runTask(registry: Map<string, NodeModule>, task: NodeTask): Promise<NodeResult> {
+async function runTask(registry: Map<string, NodeModule>, task: NodeTask, cancel?: AbortSignal): Promise<NodeResult> {
   const started = performance.now();
   const elapsed = (): number => performance.now() - started;
   const node = registry.get(task.nodeType);
@@ -62,19 +76,40 @@ async function runTask(registry: Map<string, NodeModule>, task: NodeTask): Promi
     const error = failure('unknown_node_type', `no node type "${task.nodeType}" in this worker`);
     return { ok: false, error, durationMs: elapsed() };
   }
-  const signal = timeoutSignal(task.timeoutMs);
+  const abort = taskAbort(task.timeoutMs, cancel);
   try {
     const prepared = prepareTask(task, node.definition);
-    const outputs = await runBody(node, prepared, signal);
+    const outputs = await runBody(node, prepared, abort.signal);
     return { ...judgeOutputs(outputs), durationMs: elapsed() };
   } catch (err) {
-    return { ok: false, error: toNodeError(err, signal, task.timeoutMs), durationMs: elapsed() };
+    return { ok: false, error: toNodeError(err, abort, task.timeoutMs), durationMs: elapsed() };
+  } finally {
+    abort.release();
   }
 }
 
-function timeoutSignal(timeoutMs: number): AbortSignal {
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) return new AbortController().signal;
-  return AbortSignal.timeout(Math.min(timeoutMs, maxTimerMs));
+/** A task's abort: its timeout or a cancel from the main thread, whichever comes first. */
+interface TaskAbort {
+  signal: AbortSignal;
+  cancelled(): boolean;
+  release(): void;
+}
+
+// A timer cleared when the task ends (AbortSignal.timeout would keep every signal alive until its
+// timer fires: at the default 300 s, minutes of finished tasks).
+function taskAbort(timeoutMs: number, cancel?: AbortSignal): TaskAbort {
+  const controller = new AbortController();
+  const onCancel = () => controller.abort();
+  cancel?.addEventListener('abort', onCancel, { once: true });
+  const timer = Number.isFinite(timeoutMs) && timeoutMs > 0 ? setTimeout(() => controller.abort(), Math.min(timeoutMs, maxTimerMs)) : undefined;
+  return {
+    signal: controller.signal,
+    cancelled: () => cancel?.aborted === true,
+    release: () => {
+      clearTimeout(timer);
+      cancel?.removeEventListener('abort', onCancel);
+    },
+  };
 }
 
 // Races the body against the abort so a body that ignores the signal but leaves the thread free still
@@ -215,7 +250,8 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 // Checked by shape, not instanceof: a plug-in may bundle its own copy of NodeFailure.
-function toNodeError(err: unknown, signal: AbortSignal, timeoutMs: number): NodeError {
+function toNodeError(err: unknown, abort: TaskAbort, timeoutMs: number): NodeError {
+  if (abort.cancelled()) return failure('cancelled', 'the node was cancelled');
   if (typeof err === 'object' && err !== null) {
     const { code, retryable, message } = err as { code?: unknown; retryable?: unknown; message?: unknown };
     if (typeof code === 'string' && typeof retryable === 'boolean') {
@@ -223,7 +259,7 @@ function toNodeError(err: unknown, signal: AbortSignal, timeoutMs: number): Node
     }
   }
   // A body that rejects because its signal fired has timed out, whatever error it chose to throw.
-  if (signal.aborted) return { code: 'timeout', message: timeoutMessage(timeoutMs), retryable: true };
+  if (abort.signal.aborted) return { code: 'timeout', message: timeoutMessage(timeoutMs), retryable: true };
   return failure('node_error', err instanceof Error ? err.message : safeString(err));
 }
 

@@ -1,6 +1,7 @@
 // The worker-thread pool (the only Piscina import). Node bodies run here; whatever happens to a
 // task — a throw, a crashed thread, a timeout, a cancel — comes back as a NodeResult value.
 import { cpus } from 'node:os';
+import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { NodeIsolation, NodeResult, NodeTask } from '../../workers/node-contract.js';
 import type { Logger } from '../log.js';
@@ -113,14 +114,23 @@ export class NodePool {
     // A batch holds only fast nodes; its limit is the tightest of theirs.
     const timeoutMs = Math.min(...tasks.map((task) => task.timeoutMs));
     const started = performance.now();
-    const timeout = abortAfter(timeoutMs + hardTimeoutGraceMs);
-    this.piscina.run({ tasks }, { signal: timeout.signal }).then(
+    let settled = false;
+    // No Piscina signal: Piscina gives a task with a signal an idle thread of its own, so batches would
+    // wait behind every shared task. The worker enforces each node's timeout; this timer is the backstop.
+    const timer = setTimeout(() => {
+      settled = true;
+      this.log.error('a node batch ignored its timeout', { size: batch.length, timeoutMs });
+      for (const waiting of batch) waiting.resolve(failure('timeout', `the node did not finish within ${waiting.task.timeoutMs} ms`, true, performance.now() - started));
+    }, timeoutMs + hardTimeoutGraceMs);
+    this.piscina.run({ tasks }).then(
       (results: NodeResult[]) => {
-        timeout.clear();
+        clearTimeout(timer);
+        if (settled) return;
         batch.forEach((waiting, i) => waiting.resolve(results[i] ?? failure('invalid_outputs', 'the worker returned no result', false, 0)));
       },
       (error: unknown) => {
-        timeout.clear();
+        clearTimeout(timer);
+        if (settled) return;
         // The batch died with its thread: give each node its own chance rather than blame them all.
         this.log.warn('node batch failed, running its tasks one by one', { error: String(error), size: batch.length, ms: performance.now() - started });
         for (const waiting of batch) this.runAlone(waiting.task).then(waiting.resolve);
@@ -141,16 +151,23 @@ export class NodePool {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        // Closed after the cancel message went out; the worker closes its end when the task ends.
+        setImmediate(() => channel.port1.close());
         cancel?.removeEventListener('abort', onCancel);
         resolve(result);
       };
-      const onCancel = () => settle(failure('cancelled', 'the node was cancelled', false, performance.now() - started));
+      // The worker cannot be terminated for one task it shares: the cancel travels on a port of its own.
+      const channel = new MessageChannel();
+      const onCancel = () => {
+        channel.port1.postMessage('cancel');
+        settle(failure('cancelled', 'the node was cancelled', false, performance.now() - started));
+      };
       const timer = setTimeout(() => {
         this.log.error('a shared node ignored its timeout', { nodeType: task.nodeType, timeoutMs: task.timeoutMs });
         settle(failure('timeout', `the node did not finish within ${task.timeoutMs} ms`, true, performance.now() - started));
       }, task.timeoutMs + hardTimeoutGraceMs);
       cancel?.addEventListener('abort', onCancel, { once: true });
-      this.piscina.run({ tasks: [task] }).then(
+      this.piscina.run({ tasks: [task], cancelPort: channel.port2 }, { transferList: [channel.port2] }).then(
         (results: NodeResult[]) => settle(results[0] ?? failure('invalid_outputs', 'the worker returned no result', false, performance.now() - started)),
         // The thread died under a neighbour: give the task one run of its own.
         () => void this.runAlone(task, cancel, true).then(settle),

@@ -42,6 +42,19 @@ describe('node pool', function () {
     expect(after.ok && after.outputs.output).to.equal('still here');
   });
 
+  it('stops a cancelled shared task inside its worker, freeing the thread', async () => {
+    const controller = new AbortController();
+    const running = pool.run(task('slow', 'test_slow', { ms: 5_000 }), { isolation: 'shared', signal: controller.signal });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    controller.abort();
+    await running;
+    // An isolated task needs an idle thread: it runs only once the cancelled task has really stopped.
+    const started = Date.now();
+    const echo = await pool.run(task('e', 'test_echo', { value: 1 }), { isolation: 'isolated' });
+    expect(echo.ok).to.equal(true);
+    expect(Date.now() - started).to.be.below(2_000);
+  });
+
   it('settles a cancelled shared task at once as cancelled', async () => {
     const controller = new AbortController();
     const running = pool.run(task('slow', 'test_slow', { ms: 3_000 }), { isolation: 'shared', signal: controller.signal });

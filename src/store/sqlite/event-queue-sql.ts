@@ -150,7 +150,19 @@ export function finishRun(db: Database.Database, finish: RunFinish, nowMs: numbe
       leaseToken: finish.leaseToken,
     }).changes;
   }
-  if (changed === 0) return false;
+  if (changed === 0) {
+    // A cancel took the event away; the cancelled attempt still leaves its node records and the
+    // structure it ran (a retry compares it).
+    if (finish.executionStatus === 'cancelled') {
+      statement(db, `UPDATE executions SET node_results = ?, execution_metadata = ?, updated_at = ? WHERE id = ? AND status = 'cancelled'`).run(
+        toJsonColumn(finish.nodeResults),
+        toJsonColumn(finish.executionMetadata),
+        nowIso,
+        finish.executionId,
+      );
+    }
+    return false;
+  }
   const terminal = finish.executionStatus === 'completed' || finish.executionStatus === 'failed' || finish.executionStatus === 'cancelled';
   // `cancelled` is sticky: a finishing attempt never overwrites it.
   statement(
