@@ -24,6 +24,8 @@ export interface NodeRunRecord {
 /** The finished form of a node's run, as the runner reports it to the store. */
 export interface NodeOutcomeRecord {
   executionId: string;
+  /** Set where the outcome has effects on the workflow's state (metric_tracker history). */
+  workflowId?: string;
   nodeId: string;
   nodeType: string;
   attempt: number;

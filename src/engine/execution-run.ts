@@ -31,6 +31,7 @@ export interface NodeRetryPolicy {
 /** What one run needs. */
 export interface ExecutionRunInput {
   executionId: string;
+  workflowId: string;
   graph: WorkflowGraph;
   trigger: Json;
   sequential: boolean;
@@ -164,7 +165,7 @@ export class ExecutionRun {
     const result = await this.runNode(task, { isolation: node.definition.isolation, signal: this.abort.signal });
     if (!(this.stopped && !result.ok)) {
       this.store.recordNodeOutcome(
-        { executionId: task.executionId, nodeId: node.id, nodeType: node.type, attempt: task.attempt, startedAtMs, durationMs: result.durationMs, outputs: result.ok ? result.outputs : null, error: result.ok ? null : result.error },
+        { executionId: task.executionId, workflowId: this.input.workflowId, nodeId: node.id, nodeType: node.type, attempt: task.attempt, startedAtMs, durationMs: result.durationMs, outputs: result.ok ? result.outputs : null, error: result.ok ? null : result.error },
         this.input.limits,
       );
     }

@@ -84,6 +84,7 @@ export class Runner {
     const run = new ExecutionRun(
       {
         executionId: claimed.executionId,
+        workflowId: claimed.workflowId,
         graph: planned.graph,
         trigger: claimed.eventData,
         sequential: planned.sequential,

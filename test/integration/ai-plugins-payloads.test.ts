@@ -7,7 +7,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { makeDataDir, startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { createWorkflow, expectOk } from '../helpers/api-assertions.js';
-import { node, workflowBody } from '../helpers/workflows.js';
+import { link, node, workflowBody } from '../helpers/workflows.js';
 
 /** A fake chat-completions server that answers with the prompt it got, upper-cased. */
 async function fakeProvider(): Promise<{ url: string; prompts: string[]; close(): void }> {
@@ -77,6 +77,21 @@ describe('AI provider, plug-ins and large results', function () {
     const id = await createWorkflow(daemon, workflowBody('plug-in', [node('s', 'shout')]));
     const execution = await runAndWait(daemon, id, 'quiet');
     expect(execution.final_outputs.s.output).to.equal('QUIET');
+  });
+
+  it('keeps a metric_tracker history in workflow state when track_history is on', async () => {
+    const id = await createWorkflow(
+      daemon,
+      workflowBody(
+        'metrics',
+        [node('m', 'metric_tracker', { metrics: { cpu: '{{trigger.cpu}}' }, track_history: true }), node('g', 'state_get', { state_key: 'history:m', namespace: 'metrics' })],
+        [link('m', 'success', 'g', 'trigger')],
+      ),
+    );
+    await runAndWait(daemon, id, { cpu: 5 });
+    const second = await runAndWait(daemon, id, { cpu: 7 });
+    const history = second.final_outputs.g.state_value as Array<{ metrics: { cpu: number } }>;
+    expect(history.map((sample) => sample.metrics.cpu)).to.deep.equal([5, 7]);
   });
 
   it('keeps a result above payload_inline_max_bytes in a file, with a preview in the row', async () => {

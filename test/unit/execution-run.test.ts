@@ -47,6 +47,7 @@ function runOf(nodes: unknown[], connections: unknown[], options: Partial<{ cont
   const run = new ExecutionRun(
     {
       executionId: 'e1',
+      workflowId: 'w1',
       graph,
       trigger: (options.trigger ?? null) as never,
       sequential: options.sequential ?? false,

@@ -8,6 +8,7 @@ import { isoAt } from '../../domain/clock.js';
 import type { ExecutionStatus, ExecutionView, NodeOutcomeRecord, NodeRunRecord, PayloadLimits } from '../../domain/execution.js';
 import type { ExecutionIterationView, ExecutionLogView, ExecutionResultView } from '../store.js';
 import { statement } from './connection.js';
+import { appendMetricHistory } from './state-sql.js';
 import { fromJsonColumn, toJsonColumn } from './json-columns.js';
 
 /** Logs that a node attempt started. */
@@ -24,6 +25,9 @@ export function insertNodeOutcome(db: Database.Database, outcome: NodeOutcomeRec
   const nowIso = isoAt(nowMs);
   if (outcome.outputs) insertPortResults(db, outcome, outcome.outputs, limits, resultsDir, nowIso);
   if (outcome.nodeType === 'event_logger' && outcome.outputs) insertUserEvent(db, outcome, outcome.outputs.logged, nowIso);
+  if (outcome.nodeType === 'metric_tracker' && outcome.outputs?.track_history === true && outcome.workflowId) {
+    appendMetricHistory(db, outcome.workflowId, outcome.nodeId, outcome.outputs.current_metrics ?? null, nowMs);
+  }
   const failed = outcome.error !== null;
   statement(
     db,

@@ -71,6 +71,22 @@ export function applyStateOperation(db: Database.Database, op: StateOperation, n
   }
 }
 
+/** Most samples a metric_tracker keeps in its history; older ones drop off. */
+export const metricHistoryLimit = 1000;
+
+/**
+ * Appends a metric_tracker's sample to its history, kept in workflow_state (namespace `metrics`,
+ * key `history:<node id>`), so later executions and admins can read the series.
+ */
+export function appendMetricHistory(db: Database.Database, workflowId: string, nodeId: string, metrics: Json, nowMs: number): void {
+  const op: StateOperation = { kind: 'get', workflowId, namespace: 'metrics', key: `history:${nodeId}`, defaultValue: [] };
+  const nowIso = isoAt(nowMs);
+  const row = liveRow(db, op, nowIso);
+  const history = row ? fromJsonColumn<Json[]>(row.state_value, []) : [];
+  const next = [...(Array.isArray(history) ? history : []), { recorded_at: nowIso, metrics }].slice(-metricHistoryLimit);
+  upsert(db, op, next, null, null, nowIso);
+}
+
 function valueType(value: Json): string {
   if (Array.isArray(value)) return 'array';
   if (value === null) return 'null';
