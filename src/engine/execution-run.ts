@@ -3,13 +3,14 @@
 // nothing about the event; it returns how the run went.
 import PQueue from 'p-queue';
 import type { Json, NodeError, NodeIsolation, NodeResult, NodeTask, PortValues } from '../../workers/node-contract.js';
-import { retryDelayMs, type BackoffPolicy } from '../domain/backoff.js';
+import type { BackoffPolicy } from '../domain/backoff.js';
 import type { Clock } from '../domain/clock.js';
 import { isoAt } from '../domain/clock.js';
 import type { NodeRunRecord, PayloadLimits } from '../domain/execution.js';
 import type { ExecutionStore } from '../store/store.js';
 import { loopExitPort, type GraphEdge, type GraphNode, type WorkflowGraph } from './graph.js';
 import { LoopTracker } from './loop-tracker.js';
+import { runNodeAttempts, type NodeAttemptsContext } from './node-attempts.js';
 import { blockedBranches } from './routing.js';
 
 /** Runs one node task on the pool; never rejects. */
@@ -76,13 +77,14 @@ export class ExecutionRun {
   private readonly queue: PQueue;
   private readonly abort = new AbortController();
   private readonly loops: LoopTracker;
+  private readonly attempts: NodeAttemptsContext;
   private firstError: { nodeId: string; error: NodeError } | null = null;
   private stopped = false;
   private finish!: () => void;
 
   constructor(
     private readonly input: ExecutionRunInput,
-    private readonly runNode: RunNode,
+    runNode: RunNode,
     private readonly store: ExecutionStore,
     private readonly clock: Clock,
   ) {
@@ -90,6 +92,17 @@ export class ExecutionRun {
     this.edgeValue = new Array(input.graph.edges.length);
     this.queue = new PQueue({ concurrency: input.sequential ? 1 : input.maxConcurrentNodes });
     this.loops = new LoopTracker(input.graph, input.executionId, store);
+    this.attempts = {
+      workflowId: input.workflowId,
+      retry: input.retry,
+      limits: input.limits,
+      local: input.local,
+      runNode,
+      store,
+      clock,
+      signal: this.abort.signal,
+      onAttemptStarted: (nodeId, record) => (this.records[nodeId] = record),
+    };
   }
 
   /** Runs until every node has settled, a failure stops the run, or the signal aborts it. */
@@ -138,38 +151,11 @@ export class ExecutionRun {
 
   private async execute(node: GraphNode): Promise<void> {
     if (this.stopped) return;
-    const startedAtMs = this.clock.now();
-    const baseTask = this.taskFor(node);
-    // Attempts count on across event retries, so each log row names a distinct attempt.
     const before = this.loops.inAnyLoop(node.id) ? 0 : (this.input.previous.get(node.id)?.attempts ?? 0);
-    for (let attempt = before + 1; ; attempt++) {
-      const task = { ...baseTask, attempt };
-      this.records[node.id] = { status: 'running', attempts: attempt, started_at: isoAt(startedAtMs) };
-      const attemptStartedMs = this.clock.now();
-      this.store.recordNodeStarted(this.input.executionId, node.id, node.type, attempt);
-      const result = await this.runOnce(node, task, attemptStartedMs);
-      if (this.stopped && !result.ok) return this.settleAborted(node, attempt);
-      if (result.ok) return this.complete(node, result.outputs, this.recordOf(result, startedAtMs, attempt));
-      const retry = this.input.retry;
-      if (!result.error.retryable || !retry || attempt - before > retry.maxRetries) return this.fail(node, result.error, this.recordOf(result, startedAtMs, attempt));
-      const waitMs = retryDelayMs(retry.backoff, attempt - before);
-      this.store.recordNodeRetry(this.input.executionId, node.id, attempt + 1, waitMs, result.error.message);
-      if (!(await this.sleep(waitMs))) return this.settleAborted(node, attempt);
-    }
-  }
-
-  private async runOnce(node: GraphNode, task: NodeTask, startedAtMs: number): Promise<NodeResult> {
-    const local = this.input.local;
-    // A local node records its own outcome, in the transaction of its effect.
-    if (local?.handles(node.type)) return local.run(task, startedAtMs);
-    const result = await this.runNode(task, { isolation: node.definition.isolation, signal: this.abort.signal });
-    if (!(this.stopped && !result.ok)) {
-      this.store.recordNodeOutcome(
-        { executionId: task.executionId, workflowId: this.input.workflowId, nodeId: node.id, nodeType: node.type, attempt: task.attempt, startedAtMs, durationMs: result.durationMs, outputs: result.ok ? result.outputs : null, error: result.ok ? null : result.error },
-        this.input.limits,
-      );
-    }
-    return result;
+    const outcome = await runNodeAttempts(this.attempts, node, this.taskFor(node), before);
+    if (outcome.kind === 'completed') this.complete(node, outcome.outputs, outcome.record);
+    else if (outcome.kind === 'failed') this.fail(node, outcome.error, outcome.record);
+    else this.records[node.id] = { status: 'cancelled', attempts: outcome.attempt };
   }
 
   private taskFor(node: GraphNode): NodeTask {
@@ -183,33 +169,6 @@ export class ExecutionRun {
       attempt: 1,
       timeoutMs: nodeTimeoutMs(node, this.input.defaultTimeoutMs),
     };
-  }
-
-  private recordOf(result: NodeResult, startedAtMs: number, attempt: number): NodeRunRecord {
-    return {
-      status: result.ok ? 'completed' : 'failed',
-      started_at: isoAt(startedAtMs),
-      completed_at: isoAt(this.clock.now()),
-      duration_ms: Math.round(result.durationMs),
-      attempts: attempt,
-      ...(result.ok ? { outputs: result.outputs } : { error: result.error }),
-    };
-  }
-
-  /** Waits out a retry delay; false when the run was stopped meanwhile. */
-  private sleep(ms: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      if (this.stopped) return resolve(false);
-      const onAbort = () => {
-        clearTimeout(timer);
-        resolve(false);
-      };
-      const timer = setTimeout(() => {
-        this.abort.signal.removeEventListener('abort', onAbort);
-        resolve(true);
-      }, ms);
-      this.abort.signal.addEventListener('abort', onAbort, { once: true });
-    });
   }
 
   /** A loop node's turn (§6): start the next pass, or end the loop. */
@@ -252,9 +211,6 @@ export class ExecutionRun {
     return loopId;
   }
 
-  private settleAborted(node: GraphNode, attempt: number): void {
-    this.records[node.id] = { status: 'cancelled', attempts: attempt };
-  }
 
   private complete(node: GraphNode, outputs: PortValues, record: NodeRunRecord): void {
     this.records[node.id] = record;
