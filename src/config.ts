@@ -23,6 +23,8 @@ export interface Config {
   adminKeyFile: string;
   /** Folder of plug-in node modules; `$TAV_DATA_DIR/plugins` unless set. Missing is fine. */
   pluginDir: string;
+  /** Serve /metrics without an API key (for a scraper on a trusted network). */
+  metricsPublic: boolean;
 }
 
 /** Thrown when the environment holds invalid values; `problems` lists each of them. */
@@ -56,6 +58,7 @@ const schema = z.object({
   TAV_WRITER_MAX_DELAY_MS: integer(0, 1_000).default(0),
   TAV_ENABLE_TEST_NODES: flag.default(false),
   TAV_PLUGIN_DIR: z.string().min(1).optional(),
+  TAV_METRICS_PUBLIC: flag.default(false),
 });
 
 /** Reads and validates the configuration from an environment (process.env by default). */
@@ -82,5 +85,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     enableTestNodes: values.TAV_ENABLE_TEST_NODES,
     adminKeyFile: path.join(dataDir, 'admin-api-key'),
     pluginDir: path.resolve(values.TAV_PLUGIN_DIR ?? path.join(dataDir, 'plugins')),
+    metricsPublic: values.TAV_METRICS_PUBLIC,
   });
 }

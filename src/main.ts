@@ -15,6 +15,7 @@ import { catalogWithPlugins } from './engine/node-catalog.js';
 import { Runner } from './engine/runner.js';
 import { WorkflowCache } from './engine/workflow-cache.js';
 import type { Logger } from './log.js';
+import { Metrics } from './observability/metrics.js';
 import { Dispatcher } from './queue/dispatcher.js';
 import { createEnqueuer } from './queue/enqueue.js';
 import { NodePool } from './queue/pool.js';
@@ -58,7 +59,22 @@ async function migrate(config: Config, log: Logger): Promise<void> {
 }
 
 async function assemble(config: Config, log: Logger, clock: Clock, releaseLock: () => void): Promise<Daemon> {
-  const store = new SqliteStore({ dbPath: config.dbPath, synchronous: config.sqliteSynchronous, writerMaxBatch: config.writerMaxBatch, writerMaxDelayMs: config.writerMaxDelayMs, clock, log });
+  // The gauges read the store, pool and dispatcher at scrape time, after all are built.
+  const metrics: Metrics = new Metrics({
+    queueDepth: () => store.queueDepth(),
+    nowMs: () => clock.now(),
+    pool: () => pool.stats,
+    inFlight: (): number => dispatcher.inFlightCount,
+  });
+  const store = new SqliteStore({
+    dbPath: config.dbPath,
+    synchronous: config.sqliteSynchronous,
+    writerMaxBatch: config.writerMaxBatch,
+    writerMaxDelayMs: config.writerMaxDelayMs,
+    clock,
+    log,
+    onCommit: (size, ms) => metrics.committed(size, ms),
+  });
   const rescued = await store.rescueOrphans();
   if (rescued > 0) log.info('events left processing by a previous process returned to the queue', { rescued });
   await ensureAdminKey(store, config.adminKeyFile, log);
@@ -78,6 +94,8 @@ async function assemble(config: Config, log: Logger, clock: Clock, releaseLock: 
     clock,
     log: log.child({ component: 'runner' }),
     onFinished: (eventId, _executionId, status) => completions.notify(eventId, status),
+    onAttemptFinished: (outcome, status, durationMs) => metrics.attemptFinished(outcome, status, durationMs),
+    nodeObserver: metrics,
     onRetryScheduled: (runAt) => dispatcher.wakeAt(runAt),
   });
   const owner = `${hostname()}:${process.pid}`;
@@ -108,7 +126,17 @@ async function assemble(config: Config, log: Logger, clock: Clock, releaseLock: 
 
   const app = createApp({
     store,
-    enqueue: createEnqueuer({ store, settings: () => settings.value, wake: (runAt) => (runAt > clock.now() ? dispatcher.wakeAt(runAt) : dispatcher.wake()) }),
+    enqueue: createEnqueuer({
+      store,
+      settings: () => settings.value,
+      wake: (runAt) => {
+        metrics.eventEnqueued();
+        if (runAt > clock.now()) dispatcher.wakeAt(runAt);
+        else dispatcher.wake();
+      },
+    }),
+    metrics,
+    metricsPublic: config.metricsPublic,
     settings: () => settings.value,
     catalog,
     invalidateWorkflow: (id) => workflows.invalidate(id),

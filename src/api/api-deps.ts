@@ -34,4 +34,8 @@ export interface ApiDeps {
   runState(): { inFlight: number; capacity: number; poolThreads: number; poolQueued: number };
   clock: Clock;
   log: Logger;
+  /** Prometheus text for GET /metrics. */
+  metrics: { render(): Promise<string> };
+  /** When true, /metrics needs no API key. */
+  metricsPublic: boolean;
 }

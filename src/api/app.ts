@@ -10,6 +10,7 @@ import { executionControlRoutes } from './routes/execution-control.js';
 import { executionRoutes } from './routes/executions.js';
 import { nodeRoutes } from './routes/nodes.js';
 import { healthRoutes } from './routes/health.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { queueRoutes } from './routes/queue.js';
 import { workflowRoutes } from './routes/workflows.js';
 
@@ -21,6 +22,8 @@ export function createApp(deps: ApiDeps): Koa {
   app.use(errorMiddleware(deps.log));
   const health = healthRoutes(deps);
   app.use(health.routes());
+  const metrics = metricsRoutes(deps);
+  app.use(metrics.routes());
 
   const api = new Router({ prefix: '/api/v1' });
   api.use(requireApiKey(deps.store, deps.clock));

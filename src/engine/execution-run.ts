@@ -10,7 +10,7 @@ import type { NodeRunRecord, PayloadLimits } from '../domain/execution.js';
 import type { ExecutionStore } from '../store/store.js';
 import { loopExitPort, type GraphEdge, type GraphNode, type WorkflowGraph } from './graph.js';
 import { LoopTracker } from './loop-tracker.js';
-import { runNodeAttempts, type NodeAttemptsContext } from './node-attempts.js';
+import { runNodeAttempts, type NodeAttemptsContext, type NodeObserver } from './node-attempts.js';
 import { blockedBranches } from './routing.js';
 
 /** Runs one node task on the pool; never rejects. */
@@ -48,6 +48,7 @@ export interface ExecutionRunInput {
   /** Renders a node's config (templates, §3) from the trigger and the shared outputs so far. */
   renderConfig?: (node: GraphNode, variables: ReadonlyMap<string, PortValues>) => Record<string, Json>;
   local?: LocalNodes;
+  observer?: NodeObserver;
 }
 
 /** How the attempt ended. */
@@ -102,6 +103,7 @@ export class ExecutionRun {
       clock,
       signal: this.abort.signal,
       onAttemptStarted: (nodeId, record) => (this.records[nodeId] = record),
+      observer: input.observer,
     };
   }
 

@@ -28,6 +28,13 @@ export interface NodeAttemptsContext {
   signal: AbortSignal;
   /** Tells the run a node is running, so its snapshot shows it. */
   onAttemptStarted(nodeId: string, record: NodeRunRecord): void;
+  observer?: NodeObserver;
+}
+
+/** Told of node attempts (metrics). */
+export interface NodeObserver {
+  nodeFinished(nodeType: string, ok: boolean, durationMs: number): void;
+  nodeRetried(nodeType: string): void;
 }
 
 /**
@@ -41,12 +48,14 @@ export async function runNodeAttempts(context: NodeAttemptsContext, node: GraphN
     context.store.recordNodeStarted(task.executionId, node.id, node.type, attempt);
     const result = await runOnce(context, node, { ...task, attempt }, context.clock.now());
     if (context.signal.aborted && !result.ok) return { kind: 'aborted', attempt };
+    context.observer?.nodeFinished(node.type, result.ok, result.durationMs);
     const record = recordOf(result, startedAtMs, attempt, context.clock);
     if (result.ok) return { kind: 'completed', outputs: result.outputs, record };
     const retry = context.retry;
     if (!result.error.retryable || !retry || attempt - attemptsBefore > retry.maxRetries) return { kind: 'failed', error: result.error, record };
     const waitMs = retryDelayMs(retry.backoff, attempt - attemptsBefore);
     context.store.recordNodeRetry(task.executionId, node.id, attempt + 1, waitMs, result.error.message);
+    context.observer?.nodeRetried(node.type);
     if (!(await sleep(waitMs, context.signal))) return { kind: 'aborted', attempt };
   }
 }

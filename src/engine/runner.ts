@@ -9,6 +9,7 @@ import type { Logger } from '../log.js';
 import type { EventOutcome, Store } from '../store/store.js';
 import type { EngineSettings } from './engine-settings.js';
 import { ExecutionRun, type ExecutionRunOutcome, type RunNode } from './execution-run.js';
+import type { NodeObserver } from './node-attempts.js';
 import type { WorkflowCache } from './workflow-cache.js';
 import { renderNodeConfig } from './node-config.js';
 import { stateNodes } from './state-nodes.js';
@@ -23,6 +24,10 @@ export interface RunnerDeps {
   log: Logger;
   /** Told after an attempt's outcome is durable. */
   onFinished?: (eventId: number, executionId: string, status: ExecutionStatus) => void;
+  /** Told of every node attempt (metrics). */
+  nodeObserver?: NodeObserver;
+  /** Told when an attempt has ended: its event outcome, execution status and duration (metrics). */
+  onAttemptFinished?: (outcome: EventOutcome['kind'], executionStatus: ExecutionStatus, durationMs: number) => void;
   /** Told when a retry has been scheduled for later, so the dispatcher can wake on time. */
   onRetryScheduled?: (runAt: number) => void;
 }
@@ -50,6 +55,13 @@ export class Runner {
 
   /** Runs one attempt; `stopSignal` hands the event back to the queue (drain). Never rejects. */
   async run(claimed: ClaimedEvent, stopSignal: AbortSignal): Promise<AttemptResult> {
+    const startedMs = this.deps.clock.now();
+    const result = await this.runSafely(claimed, stopSignal);
+    this.deps.onAttemptFinished?.(result.event, result.executionStatus, this.deps.clock.now() - startedMs);
+    return result;
+  }
+
+  private async runSafely(claimed: ClaimedEvent, stopSignal: AbortSignal): Promise<AttemptResult> {
     try {
       return await this.attempt(claimed, stopSignal);
     } catch (error) {
@@ -96,6 +108,7 @@ export class Runner {
         previous: claimed.resumed ? this.deps.store.previousNodeRecords(claimed.executionId) : new Map(),
         signal: abort.signal,
         renderConfig: (node, variables) => renderNodeConfig(node, variables, planned.graph, claimed.eventData, this.deps.clock.now(), settings.ai),
+        observer: this.deps.nodeObserver,
         local: stateNodes(this.deps.store, claimed.workflowId, { maxChars: settings.payloadMaxChars, inlineMaxBytes: settings.payloadInlineMaxBytes }),
       },
       this.deps.runNode,

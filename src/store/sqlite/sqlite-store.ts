@@ -28,6 +28,8 @@ export interface SqliteStoreOptions {
   log: Logger;
   /** Where results too large to keep inline are written; beside the database unless given. */
   resultsDir?: string;
+  /** Told after each group commit (metrics). */
+  onCommit?: (batchSize: number, commitMs: number) => void;
 }
 
 /** The storage port on one SQLite file. Open it after migrations have run. */
@@ -45,7 +47,7 @@ export class SqliteStore implements Store {
     this.log = options.log;
     this.writeDb = openWriteConnection(options.dbPath, options.synchronous);
     this.readDb = openReadConnection(options.dbPath);
-    this.writer = new Writer(this.writeDb, { maxBatch: options.writerMaxBatch, maxDelayMs: options.writerMaxDelayMs, log: options.log });
+    this.writer = new Writer(this.writeDb, { maxBatch: options.writerMaxBatch, maxDelayMs: options.writerMaxDelayMs, log: options.log, onCommit: options.onCommit });
   }
 
   get isWritable(): boolean {

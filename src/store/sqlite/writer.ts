@@ -19,6 +19,8 @@ export interface WriterOptions {
   /** 0 = commit on the next turn of the event loop; more trades latency for larger batches. */
   maxDelayMs: number;
   log: Logger;
+  /** Told after each group commit (metrics). */
+  onCommit?: (batchSize: number, commitMs: number) => void;
 }
 
 /** Counters for observability and benchmarks. */
@@ -142,5 +144,6 @@ export class Writer {
     this.stats.operations += size;
     this.stats.lastBatchSize = size;
     this.stats.lastCommitMs = performance.now() - started;
+    this.options.onCommit?.(size, this.stats.lastCommitMs);
   }
 }
