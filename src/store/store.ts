@@ -90,9 +90,27 @@ export interface ExecutionStore {
   /** Node records of earlier attempts of this execution; completed ones carry their outputs (resumable runs). */
   previousNodeRecords(executionId: string): Map<string, NodeRunRecord>;
   getExecution(id: string): ExecutionView | null;
+  /** A page of executions, newest first (ids are time-ordered, so the id is the cursor). */
+  listExecutions(filter: ExecutionListFilter): ExecutionSummary[];
   listResults(executionId: string): ExecutionResultView[];
   listLogs(executionId: string, limit: number, afterId?: number): ExecutionLogView[];
 }
+
+/** Filters for listing executions. */
+export interface ExecutionListFilter {
+  workflowId?: string;
+  status?: string;
+  source?: string;
+  /** ISO times bounding `started_at`. */
+  startedFrom?: string;
+  startedTo?: string;
+  limit: number;
+  /** Executions with an id below this one. */
+  beforeId?: string;
+}
+
+/** An execution in a list: without its per-node results. */
+export type ExecutionSummary = Omit<ExecutionView, 'node_results' | 'final_outputs' | 'trigger_data'>;
 
 /** One `execution_results` row. */
 export interface ExecutionResultView {

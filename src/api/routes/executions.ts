@@ -8,6 +8,16 @@ import { parseOrThrow } from '../validation.js';
 
 const logsQuery = z.object({ limit: limitParam, cursor: cursorParam });
 
+const listQuery = z.object({
+  workflow_id: z.string().min(1).max(64).optional(),
+  status: z.enum(['pending', 'running', 'paused', 'completed', 'failed', 'cancelled']).optional(),
+  source: z.enum(['api', 'manual', 'schedule', 'webhook', 'file_polling']).optional(),
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+  limit: limitParam,
+  cursor: z.string().uuid().optional(),
+});
+
 /** Routes under /api/v1/executions. */
 export function executionRoutes(deps: ApiDeps): Router {
   const router = new Router();
@@ -16,6 +26,23 @@ export function executionRoutes(deps: ApiDeps): Router {
     if (!execution) throw notFound('execution', id);
     return execution;
   };
+
+  router.get('/executions', (ctx) => {
+    const query = parseOrThrow(listQuery, ctx.query, 'query');
+    // started_at holds UTC ISO text: bounds are normalised to the same form so text order is time order.
+    const iso = (value: string | undefined) => (value === undefined ? undefined : new Date(value).toISOString());
+    const items = deps.store.listExecutions({
+      workflowId: query.workflow_id,
+      status: query.status,
+      source: query.source,
+      startedFrom: iso(query.from),
+      startedTo: iso(query.to),
+      limit: query.limit,
+      beforeId: query.cursor,
+    });
+    const last = items.at(-1);
+    ctx.body = { items, next_cursor: items.length === query.limit && last ? last.id : null };
+  });
 
   router.get('/executions/:id', (ctx) => {
     ctx.body = requireExecution(ctx.params.id!);

@@ -6,7 +6,7 @@ import type Database from 'better-sqlite3';
 import type { Json, PortValues } from '../../../workers/node-contract.js';
 import { isoAt } from '../../domain/clock.js';
 import type { ExecutionStatus, ExecutionView, NodeOutcomeRecord, NodeRunRecord, PayloadLimits } from '../../domain/execution.js';
-import type { ExecutionIterationView, ExecutionLogView, ExecutionResultView } from '../store.js';
+import type { ExecutionIterationView, ExecutionListFilter, ExecutionLogView, ExecutionResultView, ExecutionSummary } from '../store.js';
 import { statement } from './connection.js';
 import { appendMetricHistory } from './state-sql.js';
 import { fromJsonColumn, toJsonColumn } from './json-columns.js';
@@ -208,6 +208,42 @@ export function selectExecution(db: Database.Database, id: string): ExecutionVie
     completed_at: (row.completed_at as string | null) ?? null,
     cancelled_at: (row.cancelled_at as string | null) ?? null,
   };
+}
+
+/** A page of executions, newest first. */
+export function selectExecutions(db: Database.Database, filter: ExecutionListFilter): ExecutionSummary[] {
+  const rows = statement(
+    db,
+    `SELECT id, workflow_id, event_id, status, execution_source, execution_mode, started_by, execution_metadata, error_message,
+            started_at, completed_at, cancelled_at
+       FROM executions
+      WHERE (@workflowId IS NULL OR workflow_id = @workflowId) AND (@status IS NULL OR status = @status)
+        AND (@source IS NULL OR execution_source = @source) AND (@from IS NULL OR started_at >= @from)
+        AND (@to IS NULL OR started_at < @to) AND (@beforeId IS NULL OR id < @beforeId)
+      ORDER BY id DESC LIMIT @limit`,
+  ).all({
+    workflowId: filter.workflowId ?? null,
+    status: filter.status ?? null,
+    source: filter.source ?? null,
+    from: filter.startedFrom ?? null,
+    to: filter.startedTo ?? null,
+    beforeId: filter.beforeId ?? null,
+    limit: filter.limit,
+  }) as Array<Record<string, unknown>>;
+  return rows.map((row) => ({
+    id: row.id as string,
+    workflow_id: row.workflow_id as string,
+    event_id: row.event_id === null ? null : Number(row.event_id),
+    status: row.status as ExecutionStatus,
+    execution_source: (row.execution_source as string | null) ?? null,
+    execution_mode: (row.execution_mode as string | null) ?? null,
+    started_by: (row.started_by as string | null) ?? null,
+    execution_metadata: fromJsonColumn(row.execution_metadata, null),
+    error_message: (row.error_message as string | null) ?? null,
+    started_at: (row.started_at as string | null) ?? null,
+    completed_at: (row.completed_at as string | null) ?? null,
+    cancelled_at: (row.cancelled_at as string | null) ?? null,
+  }));
 }
 
 /** Result rows of an execution in the order they were written. */

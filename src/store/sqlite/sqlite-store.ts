@@ -8,7 +8,7 @@ import type { EnqueueRequest } from '../../domain/event.js';
 import type { NodeOutcomeRecord, NodeRunRecord, PayloadLimits } from '../../domain/execution.js';
 import type { Json, NodeResult } from '../../../workers/node-contract.js';
 import type { Logger } from '../../log.js';
-import type { EventListFilter, RunFinish, Store, WorkflowInput } from '../store.js';
+import type { EventListFilter, ExecutionListFilter, RunFinish, Store, WorkflowInput } from '../store.js';
 import * as apiKeys from './api-key-sql.js';
 import { openReadConnection, openWriteConnection, type SynchronousMode } from './connection.js';
 import * as queue from './event-queue-sql.js';
@@ -175,6 +175,10 @@ export class SqliteStore implements Store {
 
   getExecution(id: string) {
     return executions.selectExecution(this.readDb, id);
+  }
+
+  listExecutions(filter: ExecutionListFilter) {
+    return executions.selectExecutions(this.readDb, filter);
   }
 
   listResults(executionId: string) {
