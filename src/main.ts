@@ -10,6 +10,8 @@ import { ensureAdminKey } from './auth/bootstrap-key.js';
 import type { Config } from './config.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { CompletionWaiter } from './engine/completion-waiter.js';
+import { ExecutionStream } from './engine/execution-stream.js';
+import { observeAll } from './domain/run-event.js';
 import { SettingsCache } from './engine/engine-settings.js';
 import { catalogWithPlugins } from './engine/node-catalog.js';
 import { Runner } from './engine/runner.js';
@@ -86,6 +88,7 @@ async function assemble(config: Config, log: Logger, clock: Clock, releaseLock: 
   const workflows = new WorkflowCache(store, catalog);
   const pool = new NodePool({ threads: config.workers, enableTestNodes: config.enableTestNodes, dataDir: config.dataDir, pluginDir: fs.existsSync(config.pluginDir) ? config.pluginDir : undefined, memoryLimitMb: settings.value.memoryLimitMb, log: log.child({ component: 'pool' }) });
   const completions = new CompletionWaiter();
+  const executionStream = new ExecutionStream();
   const runner = new Runner({
     store,
     workflows,
@@ -95,7 +98,7 @@ async function assemble(config: Config, log: Logger, clock: Clock, releaseLock: 
     log: log.child({ component: 'runner' }),
     onFinished: (eventId, _executionId, status) => completions.notify(eventId, status),
     onAttemptFinished: (outcome, status, durationMs) => metrics.attemptFinished(outcome, status, durationMs),
-    nodeObserver: metrics,
+    observer: observeAll([metrics, executionStream]),
     onRetryScheduled: (runAt) => dispatcher.wakeAt(runAt),
   });
   const owner = `${hostname()}:${process.pid}`;
@@ -137,6 +140,7 @@ async function assemble(config: Config, log: Logger, clock: Clock, releaseLock: 
     }),
     metrics,
     metricsPublic: config.metricsPublic,
+    executionStream,
     settings: () => settings.value,
     catalog,
     invalidateWorkflow: (id) => workflows.invalidate(id),

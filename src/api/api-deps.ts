@@ -1,6 +1,7 @@
 // What the HTTP API may use: narrow interfaces handed in by the composition root.
 import type { Clock } from '../domain/clock.js';
 import type { CompletionWaiter } from '../engine/completion-waiter.js';
+import type { ExecutionStream } from '../engine/execution-stream.js';
 import type { EngineSettings } from '../engine/engine-settings.js';
 import type { NodeCatalog } from '../engine/node-catalog.js';
 import type { Logger } from '../log.js';
@@ -34,6 +35,8 @@ export interface ApiDeps {
   runState(): { inFlight: number; capacity: number; poolThreads: number; poolQueued: number };
   clock: Clock;
   log: Logger;
+  /** Live run events by execution (Server-Sent Events). */
+  executionStream: ExecutionStream;
   /** Prometheus text for GET /metrics. */
   metrics: { render(): Promise<string> };
   /** When true, /metrics needs no API key. */

@@ -8,6 +8,7 @@ import { errorMiddleware } from './error-middleware.js';
 import { eventRoutes } from './routes/events.js';
 import { executionControlRoutes } from './routes/execution-control.js';
 import { executionRoutes } from './routes/executions.js';
+import { executionStreamRoutes } from './routes/execution-stream.js';
 import { nodeRoutes } from './routes/nodes.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
@@ -27,7 +28,7 @@ export function createApp(deps: ApiDeps): Koa {
 
   const api = new Router({ prefix: '/api/v1' });
   api.use(requireApiKey(deps.store, deps.clock));
-  for (const routes of [eventRoutes(deps), workflowRoutes(deps), executionRoutes(deps), executionControlRoutes(deps), nodeRoutes(deps), queueRoutes(deps)]) {
+  for (const routes of [eventRoutes(deps), workflowRoutes(deps), executionRoutes(deps), executionControlRoutes(deps), executionStreamRoutes(deps), nodeRoutes(deps), queueRoutes(deps)]) {
     api.use(routes.routes(), routes.allowedMethods({ throw: false }));
   }
   app.use(api.routes());

@@ -10,7 +10,8 @@ import type { NodeRunRecord, PayloadLimits } from '../domain/execution.js';
 import type { ExecutionStore } from '../store/store.js';
 import { loopExitPort, type GraphEdge, type GraphNode, type WorkflowGraph } from './graph.js';
 import { LoopTracker } from './loop-tracker.js';
-import { runNodeAttempts, type NodeAttemptsContext, type NodeObserver } from './node-attempts.js';
+import { runNodeAttempts, type NodeAttemptsContext } from './node-attempts.js';
+import type { RunObserver } from '../domain/run-event.js';
 import { blockedBranches } from './routing.js';
 
 /** Runs one node task on the pool; never rejects. */
@@ -48,7 +49,7 @@ export interface ExecutionRunInput {
   /** Renders a node's config (templates, §3) from the trigger and the shared outputs so far. */
   renderConfig?: (node: GraphNode, variables: ReadonlyMap<string, PortValues>) => Record<string, Json>;
   local?: LocalNodes;
-  observer?: NodeObserver;
+  observer?: RunObserver;
 }
 
 /** How the attempt ended. */
@@ -267,6 +268,7 @@ export class ExecutionRun {
 
   private markSettled(nodeId: string): void {
     this.settled.add(nodeId);
+    this.input.observer?.runEvent({ type: 'progress', executionId: this.input.executionId, settled: this.settled.size, total: this.input.graph.nodes.size });
     const loopId = this.loops.loopOfNode(nodeId);
     if (loopId) this.checkPassEnd(loopId);
     if (this.settled.size === this.input.graph.nodes.size) this.finish();

@@ -8,6 +8,7 @@ import type { NodeRunRecord, PayloadLimits } from '../domain/execution.js';
 import type { ExecutionStore } from '../store/store.js';
 import type { LocalNodes, NodeRetryPolicy, RunNode } from './execution-run.js';
 import type { GraphNode } from './graph.js';
+import type { RunObserver } from '../domain/run-event.js';
 
 /** How a node's attempts ended. */
 export type NodeAttemptsOutcome =
@@ -28,13 +29,7 @@ export interface NodeAttemptsContext {
   signal: AbortSignal;
   /** Tells the run a node is running, so its snapshot shows it. */
   onAttemptStarted(nodeId: string, record: NodeRunRecord): void;
-  observer?: NodeObserver;
-}
-
-/** Told of node attempts (metrics). */
-export interface NodeObserver {
-  nodeFinished(nodeType: string, ok: boolean, durationMs: number): void;
-  nodeRetried(nodeType: string): void;
+  observer?: RunObserver;
 }
 
 /**
@@ -46,16 +41,26 @@ export async function runNodeAttempts(context: NodeAttemptsContext, node: GraphN
   for (let attempt = attemptsBefore + 1; ; attempt++) {
     context.onAttemptStarted(node.id, { status: 'running', attempts: attempt, started_at: isoAt(startedAtMs) });
     context.store.recordNodeStarted(task.executionId, node.id, node.type, attempt);
+    context.observer?.runEvent({ type: 'node_started', executionId: task.executionId, nodeId: node.id, nodeType: node.type, attempt });
     const result = await runOnce(context, node, { ...task, attempt }, context.clock.now());
     if (context.signal.aborted && !result.ok) return { kind: 'aborted', attempt };
-    context.observer?.nodeFinished(node.type, result.ok, result.durationMs);
+    context.observer?.runEvent({
+      type: 'node_finished',
+      executionId: task.executionId,
+      nodeId: node.id,
+      nodeType: node.type,
+      attempt,
+      ok: result.ok,
+      durationMs: result.durationMs,
+      error: result.ok ? null : result.error,
+    });
     const record = recordOf(result, startedAtMs, attempt, context.clock);
     if (result.ok) return { kind: 'completed', outputs: result.outputs, record };
     const retry = context.retry;
     if (!result.error.retryable || !retry || attempt - attemptsBefore > retry.maxRetries) return { kind: 'failed', error: result.error, record };
     const waitMs = retryDelayMs(retry.backoff, attempt - attemptsBefore);
     context.store.recordNodeRetry(task.executionId, node.id, attempt + 1, waitMs, result.error.message);
-    context.observer?.nodeRetried(node.type);
+    context.observer?.runEvent({ type: 'node_retry', executionId: task.executionId, nodeId: node.id, nodeType: node.type, nextAttempt: attempt + 1, waitMs });
     if (!(await sleep(waitMs, context.signal))) return { kind: 'aborted', attempt };
   }
 }

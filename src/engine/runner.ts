@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 import type { EventOutcome, Store } from '../store/store.js';
 import type { EngineSettings } from './engine-settings.js';
 import { ExecutionRun, type ExecutionRunOutcome, type RunNode } from './execution-run.js';
-import type { NodeObserver } from './node-attempts.js';
+import type { RunObserver } from '../domain/run-event.js';
 import type { WorkflowCache } from './workflow-cache.js';
 import { renderNodeConfig } from './node-config.js';
 import { stateNodes } from './state-nodes.js';
@@ -24,8 +24,8 @@ export interface RunnerDeps {
   log: Logger;
   /** Told after an attempt's outcome is durable. */
   onFinished?: (eventId: number, executionId: string, status: ExecutionStatus) => void;
-  /** Told of every node attempt (metrics). */
-  nodeObserver?: NodeObserver;
+  /** Told of what happens in runs (metrics, the execution stream). */
+  observer?: RunObserver;
   /** Told when an attempt has ended: its event outcome, execution status and duration (metrics). */
   onAttemptFinished?: (outcome: EventOutcome['kind'], executionStatus: ExecutionStatus, durationMs: number) => void;
   /** Told when a retry has been scheduled for later, so the dispatcher can wake on time. */
@@ -108,7 +108,7 @@ export class Runner {
         previous: claimed.resumed ? this.deps.store.previousNodeRecords(claimed.executionId) : new Map(),
         signal: abort.signal,
         renderConfig: (node, variables) => renderNodeConfig(node, variables, planned.graph, claimed.eventData, this.deps.clock.now(), settings.ai),
-        observer: this.deps.nodeObserver,
+        observer: this.deps.observer,
         local: stateNodes(this.deps.store, claimed.workflowId, { maxChars: settings.payloadMaxChars, inlineMaxBytes: settings.payloadInlineMaxBytes }),
       },
       this.deps.runNode,
@@ -178,6 +178,7 @@ export class Runner {
     else if (event.kind === 'retry') this.deps.onRetryScheduled?.(event.runAt);
     this.deps.log.debug('attempt finished', { eventId: claimed.id, executionId: claimed.executionId, executionStatus, event: event.kind });
     this.deps.onFinished?.(claimed.id, claimed.executionId, executionStatus);
+    this.deps.observer?.runEvent({ type: 'execution_finished', executionId: claimed.executionId, status: executionStatus, outcome: event.kind });
     return { executionStatus, event: event.kind };
   }
 }

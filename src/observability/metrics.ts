@@ -1,6 +1,7 @@
 // Prometheus metrics (prom-client): what an operator graphs and alerts on — queue depth and age,
 // throughput, durations, retries, the writer's group commits, the pool, the event loop.
 import client from 'prom-client';
+import type { RunEvent, RunObserver } from '../domain/run-event.js';
 import type { QueueDepth } from '../store/store.js';
 
 /** Where the gauges read their values at scrape time. */
@@ -12,7 +13,7 @@ export interface MetricsSources {
 }
 
 /** The daemon's metrics registry and the hooks the hot paths call. */
-export class Metrics {
+export class Metrics implements RunObserver {
   readonly registry = new client.Registry();
   private readonly enqueued: client.Counter;
   private readonly finished: client.Counter<'outcome'>;
@@ -58,14 +59,10 @@ export class Metrics {
     this.executionSeconds.observe({ status: executionStatus }, durationMs / 1000);
   }
 
-  /** A node attempt ended. */
-  nodeFinished(nodeType: string, ok: boolean, durationMs: number): void {
-    this.nodeSeconds.observe({ node_type: nodeType, ok: ok ? 'true' : 'false' }, durationMs / 1000);
-  }
-
-  /** A node will be tried again. */
-  nodeRetried(nodeType: string): void {
-    this.retries.inc({ node_type: nodeType });
+  /** Counts node attempts and retries as they happen. */
+  runEvent(event: RunEvent): void {
+    if (event.type === 'node_finished') this.nodeSeconds.observe({ node_type: event.nodeType, ok: event.ok ? 'true' : 'false' }, event.durationMs / 1000);
+    else if (event.type === 'node_retry') this.retries.inc({ node_type: event.nodeType });
   }
 
   /** The writer committed a group. */
