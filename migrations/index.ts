@@ -2,6 +2,7 @@
 // from compiled dist/, and for both dialects. Append new migrations at the end; never reorder or rename.
 import type { Knex } from 'knex';
 import * as initialSchema from './001_initial_schema.js';
+import * as credentialFieldNames from './002_credential_field_names.js';
 
 /** A migration module with the name recorded for it in knex_migrations. */
 export interface NamedMigration {
@@ -10,7 +11,10 @@ export interface NamedMigration {
 }
 
 /** Every migration, oldest first. */
-export const migrations: readonly NamedMigration[] = [{ name: '001_initial_schema', migration: initialSchema }];
+export const migrations: readonly NamedMigration[] = [
+  { name: '001_initial_schema', migration: initialSchema },
+  { name: '002_credential_field_names', migration: credentialFieldNames },
+];
 
 /** The knex migration source over `migrations`, for knex.migrate and the knex CLI. */
 export const migrationSource: Knex.MigrationSource<NamedMigration> = {

@@ -1,16 +1,19 @@
-// Start-up seeds: the system user and every default setting. Idempotent, so it runs on every start;
-// it only fills what is missing and never overwrites a value an operator changed.
+// Start-up seeds: the system user, every default setting and the example workflow templates.
+// Idempotent, so it runs on every start; it only fills what is missing and never overwrites a value
+// an operator changed.
 import type { Knex } from 'knex';
 import { settingsCatalog } from '../src/domain/settings-catalog.js';
+import { seedWorkflowTemplates } from './workflow-templates.js';
 
 /** Id of the user that owns internal operations and dev-mode requests. */
 export const systemUserId = 1;
 
-/** Inserts the system user and any missing catalog setting. */
+/** Inserts the system user, any missing catalog setting and any missing example template. */
 export async function runSeeds(knex: Knex): Promise<void> {
   const now = new Date().toISOString();
   await seedSystemUser(knex, now);
   await seedSettings(knex, now);
+  await seedWorkflowTemplates(knex, now, systemUserId);
 }
 
 async function seedSystemUser(knex: Knex, now: string): Promise<void> {

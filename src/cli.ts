@@ -2,12 +2,17 @@
 import fs from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { apiKeyScopes, generateApiKey } from './auth/api-keys.js';
+import { findUser, registerUserCommands } from './cli-users.js';
+import type { ApiKeyRecord } from './store/store.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { systemClock } from './domain/clock.js';
 import { createLogger } from './log.js';
 import { startDaemon } from './main.js';
 import { migrateToLatest, migrationStatus, rollbackLast } from './store/migrate.js';
-import { DatabaseLockedError, lockOwner } from './store/sqlite/daemon-lock.js';
+import { DatabaseLockedError, acquireDaemonLock, lockOwner } from './store/sqlite/daemon-lock.js';
+import { KeyFileError, loadKeyring } from './auth/encryption-keys.js';
+import { RotationError, rotateEncryptionKey } from './auth/key-rotation.js';
+import { EncryptionKey } from './auth/secret-box.js';
 import { openKnexSqlite } from './store/sqlite/knex-sqlite.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
 
@@ -28,9 +33,17 @@ export async function runCli(argv: string[]): Promise<void> {
     .option('--name <name>', 'a name to recognise the key by', 'cli key')
     .option('--scopes <scopes>', `comma-separated scopes (${apiKeyScopes.join(', ')})`, parseScopes, ['admin'])
     .option('--expires-in-days <days>', 'expire the key after this many days', parsePositiveInt)
+    .option('--user <user>', 'id or name of the user the key belongs to', 'system')
     .action(createKeyCommand);
   keys.command('list').description('list API keys (never the keys themselves)').action(listKeysCommand);
   keys.command('revoke').description('revoke an API key by id').argument('<id>', 'key id', parsePositiveInt).action(revokeKeyCommand);
+  registerUserCommands(program, { withStore, fail });
+  const credentials = program.command('credentials').description('manage encrypted credentials');
+  credentials
+    .command('rotate-key')
+    .description('re-encrypt every credential under a new key in one transaction (refused while a daemon uses the database)')
+    .option('--new-key <key>', 'the new key: 32 bytes as base64 or 64 hex characters, or - to read it from stdin (default: a random key, written to the key file)')
+    .action(rotateKeyCommand);
   await program.parseAsync(argv);
 }
 
@@ -115,12 +128,16 @@ async function withStore<T>(run: (store: SqliteStore) => Promise<T> | T): Promis
   }
 }
 
-async function createKeyCommand(options: { name: string; scopes: string[]; expiresInDays?: number }): Promise<void> {
+async function createKeyCommand(options: { name: string; scopes: string[]; expiresInDays?: number; user: string }): Promise<void> {
   const generated = generateApiKey();
   const expiresAt = options.expiresInDays ? new Date(Date.now() + options.expiresInDays * 86_400_000).toISOString() : null;
-  const record = await withStore((store) =>
-    store.createApiKey({ userId: 1, name: options.name, keyPrefix: generated.keyPrefix, keyHash: generated.keyHash, scopes: options.scopes, expiresAt }),
-  );
+  const record = await withStore(async (store): Promise<ApiKeyRecord | string> => {
+    const user = findUser(store, options.user);
+    if (!user) return `no user ${options.user}`;
+    if (user.user_status !== 'active') return `user ${user.user_name} is ${user.user_status}; its keys would not authenticate`;
+    return store.createApiKey({ userId: user.id, name: options.name, keyPrefix: generated.keyPrefix, keyHash: generated.keyHash, scopes: options.scopes, expiresAt });
+  });
+  if (typeof record === 'string') fail(record, 1);
   process.stdout.write(`id: ${record.id}\nname: ${record.name}\nscopes: ${record.scopes.join(',')}\nexpires_at: ${record.expires_at ?? 'never'}\nkey: ${generated.key}\n`);
   process.stderr.write('Store the key now: it is not shown again.\n');
 }
@@ -150,6 +167,37 @@ function parsePositiveInt(value: string): number {
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed <= 0) throw new InvalidArgumentError('must be a positive whole number');
   return parsed;
+}
+
+async function rotateKeyCommand(options: { newKey?: string }): Promise<void> {
+  const config = configOrExit();
+  // Parsed here, not by commander, whose error would quote the (secret) value.
+  const requested = options.newKey === undefined ? null : EncryptionKey.parse(options.newKey === '-' ? fs.readFileSync(0, 'utf8') : options.newKey);
+  if (options.newKey !== undefined && !requested) fail('--new-key must be 32 bytes as base64 or 64 hex characters', 2);
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  let releaseLock: () => void;
+  try {
+    // Held for the whole rotation: a daemon starting meanwhile is refused instead of sealing under the old key.
+    releaseLock = acquireDaemonLock(config.dbPath);
+  } catch (error) {
+    if (error instanceof DatabaseLockedError) fail(`refusing to rotate the key while a daemon (pid ${error.ownerPid}) uses the database: stop it first`, 3);
+    throw error;
+  }
+  let result;
+  try {
+    result = await withStore((store) => rotateEncryptionKey(store, loadKeyring({ envKey: config.encryptionKey, keyFile: config.encryptionKeyFile }), requested));
+  } catch (error) {
+    releaseLock();
+    if (error instanceof RotationError || error instanceof KeyFileError) fail(error.message, 1);
+    throw error;
+  }
+  releaseLock();
+  process.stdout.write(`re-encrypted ${result.resealed} credential(s) under key ${result.newKeyId} (was ${result.oldKeyId})\n`);
+  if (result.source === 'file') {
+    process.stdout.write(`key file: ${config.encryptionKeyFile}; the old key is kept in ${config.encryptionKeyFile}.previous for older backups (delete it when they are gone)\n`);
+  } else {
+    process.stdout.write('TAV_ENCRYPTION_KEY still holds the old key: set it to the new key before starting the daemon, or nodes cannot open these credentials\n');
+  }
 }
 
 function fail(message: string, code: number): never {

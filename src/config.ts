@@ -3,6 +3,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { EncryptionKey } from './auth/secret-box.js';
 import { logLevels } from './log.js';
 
 /** The daemon's process-level configuration (workflow behaviour lives in the settings table). */
@@ -25,6 +26,10 @@ export interface Config {
   pluginDir: string;
   /** Serve /metrics without an API key (for a scraper on a trusted network). */
   metricsPublic: boolean;
+  /** TAV_ENCRYPTION_KEY: seals credentials; null means the key file below (created on first start). */
+  encryptionKey: EncryptionKey | null;
+  /** `$TAV_DATA_DIR/encryption.key`, mode 0600. */
+  encryptionKeyFile: string;
 }
 
 /** Thrown when the environment holds invalid values; `problems` lists each of them. */
@@ -59,6 +64,16 @@ const schema = z.object({
   TAV_ENABLE_TEST_NODES: flag.default(false),
   TAV_PLUGIN_DIR: z.string().min(1).optional(),
   TAV_METRICS_PUBLIC: flag.default(false),
+  // The message never quotes the value: it is a secret even when malformed.
+  TAV_ENCRYPTION_KEY: z
+    .string()
+    .transform((text, ctx) => {
+      const key = EncryptionKey.parse(text);
+      if (key) return key;
+      ctx.addIssue({ code: 'custom', message: 'must be 32 bytes as base64 or 64 hex characters (e.g. from openssl rand -base64 32)' });
+      return z.NEVER;
+    })
+    .optional(),
 });
 
 /** Reads and validates the configuration from an environment (process.env by default). */
@@ -86,5 +101,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminKeyFile: path.join(dataDir, 'admin-api-key'),
     pluginDir: path.resolve(values.TAV_PLUGIN_DIR ?? path.join(dataDir, 'plugins')),
     metricsPublic: values.TAV_METRICS_PUBLIC,
+    encryptionKey: values.TAV_ENCRYPTION_KEY ?? null,
+    encryptionKeyFile: path.join(dataDir, 'encryption.key'),
   });
 }

@@ -7,6 +7,8 @@ import { hostname } from 'node:os';
 import type { Readiness } from './api/api-deps.js';
 import { createApp } from './api/app.js';
 import { ensureAdminKey } from './auth/bootstrap-key.js';
+import { openCredentialVault } from './auth/credential-vault.js';
+import { loadKeyring } from './auth/encryption-keys.js';
 import type { Config } from './config.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { CompletionWaiter } from './engine/completion-waiter.js';
@@ -15,6 +17,9 @@ import { observeAll } from './domain/run-event.js';
 import { SettingsCache } from './engine/engine-settings.js';
 import { catalogWithPlugins } from './engine/node-catalog.js';
 import { Runner } from './engine/runner.js';
+import { withFileReferences } from './engine/node-files.js';
+import { FileLibrary } from './files/file-library.js';
+import { FileStorage } from './files/file-storage.js';
 import { WorkflowCache } from './engine/workflow-cache.js';
 import type { Logger } from './log.js';
 import { Metrics } from './observability/metrics.js';
@@ -61,6 +66,8 @@ async function migrate(config: Config, log: Logger): Promise<void> {
 }
 
 async function assemble(config: Config, log: Logger, clock: Clock, releaseLock: () => void): Promise<Daemon> {
+  // First: a key file that must be fixed (mode, content) stops the start before anything opens.
+  const keyring = loadKeyring({ envKey: config.encryptionKey, keyFile: config.encryptionKeyFile });
   // The gauges read the store, pool and dispatcher at scrape time, after all are built.
   const metrics: Metrics = new Metrics({
     queueDepth: () => store.queueDepth(),
@@ -80,19 +87,24 @@ async function assemble(config: Config, log: Logger, clock: Clock, releaseLock: 
   const rescued = await store.rescueOrphans();
   if (rescued > 0) log.info('events left processing by a previous process returned to the queue', { rescued });
   await ensureAdminKey(store, config.adminKeyFile, log);
+  const credentials = openCredentialVault(keyring, store, clock, log.child({ component: 'credentials' }));
 
   const settings = new SettingsCache(() => store.loadSettings());
   const settingsTimer = setInterval(() => settings.reload(), settingsReloadMs).unref();
   const catalog = await catalogWithPlugins(config.enableTestNodes, config.pluginDir);
   for (const problem of catalog.problems) log.warn('plug-in not loaded', problem);
   const workflows = new WorkflowCache(store, catalog);
+  const fileStorage = new FileStorage({ dataDir: config.dataDir, uploadDir: () => settings.value.uploadDir, log: log.child({ component: 'files' }) });
+  const abandoned = await fileStorage.clearIncoming();
+  if (abandoned > 0) log.info('half-written uploads of a previous process removed', { abandoned });
   const pool = new NodePool({ threads: config.workers, enableTestNodes: config.enableTestNodes, dataDir: config.dataDir, pluginDir: fs.existsSync(config.pluginDir) ? config.pluginDir : undefined, memoryLimitMb: settings.value.memoryLimitMb, log: log.child({ component: 'pool' }) });
   const completions = new CompletionWaiter();
   const executionStream = new ExecutionStream();
   const runner = new Runner({
     store,
     workflows,
-    runNode: (task, options) => pool.run(task, options),
+    runNode: withFileReferences((task, options) => pool.run(task, options), store),
+    credentials,
     settings: () => settings.value,
     clock,
     log: log.child({ component: 'runner' }),
@@ -141,6 +153,7 @@ async function assemble(config: Config, log: Logger, clock: Clock, releaseLock: 
     metrics,
     metricsPublic: config.metricsPublic,
     executionStream,
+    files: new FileLibrary(store, fileStorage, log.child({ component: 'files' })),
     settings: () => settings.value,
     catalog,
     invalidateWorkflow: (id) => workflows.invalidate(id),
@@ -152,6 +165,8 @@ async function assemble(config: Config, log: Logger, clock: Clock, releaseLock: 
     runState: () => ({ inFlight: dispatcher.inFlightCount, capacity: settings.value.maxConcurrentRunsGlobal, poolThreads: pool.stats.threads, poolQueued: pool.stats.queued }),
     clock,
     log: log.child({ component: 'api' }),
+    reloadSettings: () => settings.reload(),
+    credentials,
   });
   const server = http.createServer(app.callback());
   server.keepAliveTimeout = 65_000;

@@ -1,9 +1,11 @@
 // What the HTTP API may use: narrow interfaces handed in by the composition root.
+import type { CredentialVault } from '../auth/credential-vault.js';
 import type { Clock } from '../domain/clock.js';
 import type { CompletionWaiter } from '../engine/completion-waiter.js';
 import type { ExecutionStream } from '../engine/execution-stream.js';
 import type { EngineSettings } from '../engine/engine-settings.js';
 import type { NodeCatalog } from '../engine/node-catalog.js';
+import type { FileLibrary } from '../files/file-library.js';
 import type { Logger } from '../log.js';
 import type { Enqueue } from '../queue/enqueue.js';
 import type { Store } from '../store/store.js';
@@ -35,6 +37,12 @@ export interface ApiDeps {
   runState(): { inFlight: number; capacity: number; poolThreads: number; poolQueued: number };
   clock: Clock;
   log: Logger;
+  /** Re-reads the engine settings after a settings change, so it applies from the next claim or run. */
+  reloadSettings(): void;
+  /** Seals credential data on create/update (reads go to the store: metadata only). */
+  credentials: Pick<CredentialVault, 'create' | 'update'>;
+  /** Uploaded files: rows and bytes together. */
+  files: FileLibrary;
   /** Live run events by execution (Server-Sent Events). */
   executionStream: ExecutionStream;
   /** Prometheus text for GET /metrics. */

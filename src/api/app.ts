@@ -3,7 +3,13 @@
 import Koa from 'koa';
 import Router from '@koa/router';
 import type { ApiDeps } from './api-deps.js';
+import { auditTrail } from './audit-trail.js';
 import { requireApiKey } from './auth.js';
+import { assignRequestId } from './request-id.js';
+import { apiKeyRoutes } from './routes/api-keys.js';
+import { auditLogRoutes } from './routes/audit-logs.js';
+import { settingsRoutes } from './routes/settings.js';
+import { requireRouteScope } from './scopes.js';
 import { errorMiddleware } from './error-middleware.js';
 import { eventRoutes } from './routes/events.js';
 import { executionControlRoutes } from './routes/execution-control.js';
@@ -14,12 +20,22 @@ import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { queueRoutes } from './routes/queue.js';
 import { workflowRoutes } from './routes/workflows.js';
+import { fileRoutes } from './routes/files.js';
+import { templateRoutes } from './routes/templates.js';
+import { credentialRoutes } from './routes/credentials.js';
+import { openApiRoutes } from './routes/openapi.js';
+
+// The API's version as the OpenAPI document states it.
+const apiVersion = '1.0.0';
 
 /** Builds the HTTP application. */
 export function createApp(deps: ApiDeps): Koa {
   const app = new Koa();
   app.silent = true;
+  app.use(assignRequestId(deps.log));
   app.use(securityHeaders);
+  // Outside the error middleware: it records the final status and error body of every mutating request.
+  app.use(auditTrail(deps.store, '/api/v1', deps.log));
   app.use(errorMiddleware(deps.log));
   const health = healthRoutes(deps);
   app.use(health.routes());
@@ -28,7 +44,8 @@ export function createApp(deps: ApiDeps): Koa {
 
   const api = new Router({ prefix: '/api/v1' });
   api.use(requireApiKey(deps.store, deps.clock));
-  for (const routes of [eventRoutes(deps), workflowRoutes(deps), executionRoutes(deps), executionControlRoutes(deps), executionStreamRoutes(deps), nodeRoutes(deps), queueRoutes(deps)]) {
+  api.use(requireRouteScope('/api/v1'));
+  for (const routes of [eventRoutes(deps), workflowRoutes(deps), templateRoutes(deps), executionRoutes(deps), executionControlRoutes(deps), executionStreamRoutes(deps), nodeRoutes(deps), queueRoutes(deps), fileRoutes(deps), credentialRoutes(deps), settingsRoutes(deps), apiKeyRoutes(deps), auditLogRoutes(deps), openApiRoutes(apiVersion)]) {
     api.use(routes.routes(), routes.allowedMethods({ throw: false }));
   }
   app.use(api.routes());

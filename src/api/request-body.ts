@@ -3,6 +3,7 @@
 import type Koa from 'koa';
 import getRawBody from 'raw-body';
 import { AppError } from '../errors.js';
+import { discardRemainingBody } from '../files/upload-receiver.js';
 
 /** Reads and parses the request body; an empty body reads as `{}`. */
 export async function readJsonBody(ctx: Koa.Context, limitBytes: number): Promise<unknown> {
@@ -11,12 +12,12 @@ export async function readJsonBody(ctx: Koa.Context, limitBytes: number): Promis
   if (ctx.request.type !== 'application/json' && !ctx.request.type.endsWith('+json')) {
     throw new AppError('unsupported_media_type', 'the body must be application/json', { status: 415 });
   }
-  if (length !== undefined && length > limitBytes) throw tooLarge(ctx, limitBytes);
+  if (length !== undefined && length > limitBytes) throw await tooLarge(ctx, limitBytes);
   let text: string;
   try {
     text = await getRawBody(ctx.req, { length, limit: limitBytes, encoding: 'utf8' });
   } catch (error) {
-    if ((error as { type?: string }).type === 'entity.too.large') throw tooLarge(ctx, limitBytes);
+    if ((error as { type?: string }).type === 'entity.too.large') throw await tooLarge(ctx, limitBytes);
     throw new AppError('bad_body', 'the request body could not be read', { status: 400, cause: error });
   }
   if (text.trim() === '') return {};
@@ -46,9 +47,11 @@ function exceedsDepth(value: unknown, limit: number): boolean {
   return false;
 }
 
-// The rest of an oversized body is never read: close the connection after the answer, or a keep-alive
-// client would wait for ever to send it and every later request on that socket would hang behind it.
-function tooLarge(ctx: Koa.Context, limitBytes: number): AppError {
+// The rest of an oversized body is read and dropped within a bound (so the client, still sending,
+// reads the answer rather than a broken pipe), then the connection closes: a keep-alive client would
+// otherwise wait for ever to send the rest, and later requests on that socket would hang behind it.
+async function tooLarge(ctx: Koa.Context, limitBytes: number): Promise<AppError> {
+  await discardRemainingBody(ctx.req, limitBytes + 16 * 1024 * 1024, 5_000);
   ctx.set('Connection', 'close');
   return new AppError('payload_too_large', `the request body exceeds ${limitBytes} bytes`, { status: 413 });
 }

@@ -74,7 +74,7 @@ const storageSettings: SettingDefinition[] = [
   int('storage', 'max_execution_history', 100, 10, 10000, true, 'executions kept per workflow by retention'),
   bool('storage', 'auto_cleanup', true, true, 'retention runs on a timer'),
   int('storage', 'cleanup_interval_minutes', 60, 1, 10080, true, 'how often retention runs, minutes (range ours)'),
-  str('storage', 'upload_dir', 'uploads', false, 'upload folder, under the data folder'),
+  str('storage', 'upload_dir', 'uploads', true, 'upload folder, under the data folder; new uploads go to the value in force'),
   int('storage', 'upload_storage_days', 30, 1, 3650, true, 'uploads expire after this many days (range ours)'),
   int('storage', 'temp_file_max_age_hours', 1, 1, 720, true, 'temp files expire after this many hours (range ours)'),
 ];

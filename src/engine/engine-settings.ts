@@ -16,6 +16,8 @@ export interface EngineSettings {
   payloadMaxChars: number;
   payloadInlineMaxBytes: number;
   maxContentLengthBytes: number;
+  /** `storage.upload_dir`: the upload folder, relative to the data folder. */
+  uploadDir: string;
   priorityAgingMs: number;
   eventMaxAttempts: number;
   memoryLimitMb: number;
@@ -47,6 +49,7 @@ export const defaultEngineSettings: EngineSettings = Object.freeze({
   payloadMaxChars: 4000,
   payloadInlineMaxBytes: 262_144,
   maxContentLengthBytes: 104_857_600,
+  uploadDir: 'uploads',
   priorityAgingMs: 60_000,
   eventMaxAttempts: 3,
   memoryLimitMb: 512,
@@ -75,6 +78,7 @@ export function engineSettingsFrom(table: Record<string, Record<string, Json>>):
     payloadMaxChars: num(execution.payload_max_chars, d.payloadMaxChars),
     payloadInlineMaxBytes: num(execution.payload_inline_max_bytes, d.payloadInlineMaxBytes),
     maxContentLengthBytes: num(security.max_content_length, d.maxContentLengthBytes),
+    uploadDir: typeof table.storage?.upload_dir === 'string' && table.storage.upload_dir.trim() !== '' ? table.storage.upload_dir : d.uploadDir,
     priorityAgingMs: num(execution.priority_aging_seconds, d.priorityAgingMs / 1000) * 1000,
     eventMaxAttempts: num(execution.event_max_attempts, d.eventMaxAttempts),
     memoryLimitMb: num(execution.memory_limit_mb, d.memoryLimitMb),

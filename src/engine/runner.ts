@@ -13,6 +13,7 @@ import type { RunObserver } from '../domain/run-event.js';
 import type { WorkflowCache } from './workflow-cache.js';
 import { renderNodeConfig } from './node-config.js';
 import { stateNodes } from './state-nodes.js';
+import { withCredentials, type CredentialResolver } from './node-credentials.js';
 
 /** What the runner is built from. */
 export interface RunnerDeps {
@@ -30,6 +31,8 @@ export interface RunnerDeps {
   onAttemptFinished?: (outcome: EventOutcome['kind'], executionStatus: ExecutionStatus, durationMs: number) => void;
   /** Told when a retry has been scheduled for later, so the dispatcher can wake on time. */
   onRetryScheduled?: (runAt: number) => void;
+  /** Opens the credential a node names by `credential_id`; without it such nodes run without one. */
+  credentials?: CredentialResolver;
 }
 
 /** How an attempt ended, for the dispatcher and for tests. */
@@ -43,7 +46,12 @@ export class Runner {
   /** Runs in progress in this process, by execution id, so a cancel can reach them. */
   private readonly active = new Map<string, AbortController>();
 
-  constructor(private readonly deps: RunnerDeps) {}
+  /** The pool, behind the credential step when there is a vault. */
+  private readonly runNode: RunNode;
+
+  constructor(private readonly deps: RunnerDeps) {
+    this.runNode = deps.credentials ? withCredentials(deps.runNode, deps.credentials) : deps.runNode;
+  }
 
   /** Aborts a run in progress here (its running nodes are aborted); false when none runs here. */
   cancel(executionId: string): boolean {
@@ -111,7 +119,7 @@ export class Runner {
         observer: this.deps.observer,
         local: stateNodes(this.deps.store, claimed.workflowId, { maxChars: settings.payloadMaxChars, inlineMaxBytes: settings.payloadInlineMaxBytes }),
       },
-      this.deps.runNode,
+      this.runNode,
       this.deps.store,
       this.deps.clock,
     );

@@ -5,6 +5,7 @@ import type { StateOperation } from '../domain/state-operation.js';
 import type { ClaimedEvent, EnqueueRequest, EventStatus, QueuedEvent } from '../domain/event.js';
 import type { ExecutionStatus, ExecutionView, NodeOutcomeRecord, NodeRunRecord, PayloadLimits } from '../domain/execution.js';
 import type { WorkflowData } from '../domain/workflow.js';
+import type { Actor, AuditStore, SettingChange, UserStore } from './access-store.js';
 
 /** The result of an enqueue: the event, and whether it is new or an earlier one with the same dedup key. */
 export interface EnqueueOutcome {
@@ -194,8 +195,14 @@ export interface WorkflowStore {
   getWorkflow(id: string): WorkflowRecord | null;
   /** Cheaper than getWorkflow when only existence matters (every enqueue asks). */
   workflowExists(id: string): boolean;
-  listWorkflows(limit: number, offset: number): WorkflowRecord[];
-  countWorkflows(): number;
+  listWorkflows(limit: number, offset: number, filter?: WorkflowListFilter): WorkflowRecord[];
+  countWorkflows(filter?: WorkflowListFilter): number;
+}
+
+/** Which workflows a list shows; an absent field does not filter. */
+export interface WorkflowListFilter {
+  isTemplate?: boolean;
+  templateCategory?: string;
 }
 
 /** An API key row without its hash. */
@@ -212,23 +219,141 @@ export interface ApiKeyRecord {
   is_active: boolean;
 }
 
+/** A key as authentication sees it: with the status of the user it belongs to. */
+export interface AuthenticatedKey extends ApiKeyRecord {
+  user_status: string;
+}
+
 /** API keys, stored as hashes only. */
 export interface ApiKeyStore {
   createApiKey(input: { userId: number; name: string; keyPrefix: string; keyHash: string; scopes: string[]; expiresAt: string | null }): Promise<ApiKeyRecord>;
-  findApiKeyByHash(keyHash: string): ApiKeyRecord | null;
+  /** The key with this hash and its user's status (revoked and expired keys included: the caller decides). */
+  findApiKeyByHash(keyHash: string): AuthenticatedKey | null;
+  getApiKey(id: number): ApiKeyRecord | null;
   listApiKeys(): ApiKeyRecord[];
   revokeApiKey(id: number): Promise<boolean>;
   touchApiKey(id: number, at: string): void;
+  /** Keys that could authenticate now: active, unexpired, and held by an active user. */
   countUsableApiKeys(): number;
 }
 
 /** The settings table, read whole. */
 export interface SettingsStore {
   loadSettings(): Record<string, Record<string, Json>>;
+  /**
+   * Writes validated values of one category and, in the same transaction, an audit_logs row with each
+   * key's old and new value, so a change is never without its record. Returns what actually changed.
+   */
+  updateSettings(category: string, values: Record<string, Json>, actor: Actor): Promise<SettingChange[]>;
+}
+
+/** A credential's metadata: never its secret values, only the names of its fields. */
+export interface CredentialRecord {
+  id: number;
+  user_id: number;
+  name: string;
+  credential_type: string;
+  description: string | null;
+  field_names: string[];
+  /** The key its data is sealed under (from the sealed text's header; nothing is decrypted for it). */
+  key_id: string | null;
+  created_at: string;
+  updated_at: string | null;
+  last_used_at: string | null;
+}
+
+/** A new credential's metadata; its data arrives sealed, through the seal callback. */
+export interface CredentialInput {
+  userId: number;
+  name: string;
+  credentialType: string;
+  description: string | null;
+  fieldNames: string[];
+}
+
+/** Changes to a credential; absent fields keep their value. */
+export interface CredentialChanges {
+  name?: string;
+  credentialType?: string;
+  description?: string | null;
+  fieldNames?: string[];
+}
+
+/** A credential's sealed data, for the code that opens it. */
+export interface SealedCredential {
+  id: number;
+  encrypted_data: string;
+}
+
+/**
+ * Credentials, stored sealed. `seal(id)` runs inside the write transaction once the row id is known
+ * (the sealed value is bound to its row), so a row never exists without its data.
+ */
+export interface CredentialStore {
+  createCredential(input: CredentialInput, seal: (id: number) => string): Promise<CredentialRecord | 'name_taken'>;
+  /** `seal` null keeps the data as it is. */
+  updateCredential(id: number, changes: CredentialChanges, seal: ((id: number) => string) | null): Promise<CredentialRecord | 'missing' | 'name_taken'>;
+  deleteCredential(id: number): Promise<boolean>;
+  getCredential(id: number): CredentialRecord | null;
+  listCredentials(limit: number, offset: number): CredentialRecord[];
+  countCredentials(): number;
+  sealedCredential(id: number): SealedCredential | null;
+  /** How many credentials are sealed under each key id. */
+  credentialKeyCounts(): Map<string | null, number>;
+  touchCredential(id: number, at: string): void;
+  /** Re-seals every credential in one transaction; a throw from `reseal` leaves all of them as they were. */
+  resealCredentials(reseal: (id: number, sealed: string) => string): Promise<number>;
+}
+
+/** One `files` row: an upload's metadata. `file_path` is relative to the data folder. */
+export interface FileRecord {
+  id: number;
+  workflow_id: string | null;
+  execution_id: string | null;
+  /** The client's name, cleaned for display; never used to build a path. */
+  original_filename: string;
+  stored_filename: string;
+  file_path: string;
+  file_type: string | null;
+  mime_type: string | null;
+  size_bytes: number | null;
+  file_metadata: Json;
+  created_at: string;
+}
+
+/** A new `files` row. */
+export interface FileInput {
+  workflowId: string | null;
+  executionId: string | null;
+  originalFilename: string;
+  storedFilename: string;
+  filePath: string;
+  fileType: string;
+  mimeType: string;
+  sizeBytes: number;
+  metadata: Record<string, Json>;
+}
+
+/** Filters for listing files. */
+export interface FileListFilter {
+  workflowId?: string;
+  limit: number;
+  /** Files with an id below this one (pages go newest first). */
+  beforeId?: number;
+}
+
+/** Uploaded files' metadata (the bytes are the file storage's). */
+export interface FileStore {
+  /** Inserts the row unless the workflow or execution it names does not exist. */
+  createFile(input: FileInput): Promise<FileRecord | 'workflow_missing' | 'execution_missing'>;
+  getFile(id: number): FileRecord | null;
+  listFiles(filter: FileListFilter): FileRecord[];
+  /** Deletes the row and returns it, or null when there was none. */
+  deleteFile(id: number): Promise<FileRecord | null>;
 }
 
 /** The whole storage port. */
-export interface Store extends QueueStore, ExecutionStore, WorkflowStore, ApiKeyStore, SettingsStore {
+export interface Store extends QueueStore, ExecutionStore, WorkflowStore, ApiKeyStore, SettingsStore, CredentialStore, UserStore, AuditStore, FileStore {
   /** True while writes are accepted. */
   readonly isWritable: boolean;
   /** Commits everything queued. */

@@ -18,6 +18,8 @@ export interface LoopbackServer {
   url: string;
   /** How many calls `path` has received. */
   calls(path: string): number;
+  /** The bodies `path` has received, as text, oldest first. */
+  bodies(path: string): string[];
   /** Replaces the script of a path (later calls follow it). */
   script(path: string, script: Script): void;
   close(): Promise<void>;
@@ -29,14 +31,18 @@ export const alwaysOk: Script = (n) => ({ status: 200, body: { ok: true, n } });
 /** Starts a server on 127.0.0.1 and an ephemeral port; unscripted paths answer 200. */
 export async function startLoopbackServer(scripts: Record<string, Script> = {}): Promise<LoopbackServer> {
   const counts = new Map<string, number>();
+  const received = new Map<string, string[]>();
   const routes = new Map(Object.entries(scripts));
   const server = http.createServer((request, response) => {
     const path = new URL(request.url ?? '/', 'http://loopback').pathname;
     const n = (counts.get(path) ?? 0) + 1;
     counts.set(path, n);
-    // The body is drained before answering so the client never sees a reset connection.
-    request.resume();
+    // The body is read whole before answering so the client never sees a reset connection.
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
+      if (!received.has(path)) received.set(path, []);
+      received.get(path)!.push(Buffer.concat(chunks).toString('utf8'));
       const answer = (routes.get(path) ?? alwaysOk)(n);
       response.writeHead(answer.status, { 'content-type': 'application/json' });
       response.end(JSON.stringify(answer.body ?? { path, n }));
@@ -47,6 +53,7 @@ export async function startLoopbackServer(scripts: Record<string, Script> = {}):
   return {
     url: `http://127.0.0.1:${port}`,
     calls: (path) => counts.get(path) ?? 0,
+    bodies: (path) => received.get(path) ?? [],
     script: (path, script) => void routes.set(path, script),
     close: () => {
       server.closeAllConnections();

@@ -30,6 +30,8 @@ const routes: Array<[string, string]> = [
   ['PUT', '/api/v1/workflows/:id'],
   ['DELETE', '/api/v1/workflows/:id'],
   ['POST', '/api/v1/workflows/:id/execute'],
+  ['GET', '/api/v1/templates'],
+  ['POST', '/api/v1/templates/:id/instantiate'],
   ['GET', '/api/v1/executions'],
   ['GET', '/api/v1/executions/:id'],
   ['GET', '/api/v1/executions/:id/results'],
@@ -38,8 +40,16 @@ const routes: Array<[string, string]> = [
   ['POST', '/api/v1/executions/:id/cancel'],
   ['POST', '/api/v1/executions/:id/retry'],
   ['GET', '/api/v1/nodes'],
+  ['POST', '/api/v1/files'],
+  ['GET', '/api/v1/files'],
+  ['GET', '/api/v1/files/:id'],
+  ['GET', '/api/v1/files/:id/download'],
+  ['DELETE', '/api/v1/files/:id'],
   ['GET', '/api/v1/nope'],
 ];
+
+/** One of the example templates the seeds ship (seeds/templates/counter-loop.json). */
+const seededTemplateId = '742c0600-f4c1-4bfe-9c63-8b0fcfd097c2';
 
 describe('fuzz pass', function () {
   let daemon: TestDaemon;
@@ -57,7 +67,7 @@ describe('fuzz pass', function () {
   it('answers thousands of random and malformed requests without a 5xx, and stays ready', async () => {
     const next = random(20261127);
     const pick = <T>(items: T[]): T => items[Math.floor(next() * items.length)]!;
-    const ids = () => pick(['1', '0', '-1', '999999999999', 'abc', '%00', '..%2F..%2Fetc', 'x'.repeat(300), workflowId, '01a21e85-62a1-7000-8139-7f970b29dd33']);
+    const ids = () => pick(['1', '0', '-1', '999999999999', 'abc', '%00', '..%2F..%2Fetc', 'x'.repeat(300), workflowId, seededTemplateId, '01a21e85-62a1-7000-8139-7f970b29dd33']);
     const bodies = (): string | undefined =>
       pick([
         undefined,
@@ -83,7 +93,7 @@ describe('fuzz pass', function () {
           const path = template.replace(':id', encodeURIComponent(ids())) + pick(['', '?limit=' + pick(['0', '10', '99999', 'x']), '?cursor=' + ids(), '?status=' + pick(['pending', 'bogus'])]);
           const headers: Record<string, string> = {
             authorization: pick([`Bearer ${daemon.key}`, `Bearer ${daemon.key}`, `Bearer ${daemon.key}`, 'Bearer wrong', '', 'Basic abc']),
-            'content-type': pick(['application/json', 'application/json', 'text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1']),
+            'content-type': pick(['application/json', 'application/json', 'text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1', 'multipart/form-data; boundary=fuzz', 'multipart/form-data']),
           };
           const finalMethod = pick([method, method, method, 'PATCH', 'DELETE']);
           // fetch refuses a body on GET; those go without one.

@@ -10,6 +10,9 @@ import type { Knex } from 'knex';
 import { isSchemaCurrent, migrateToLatest, migrationStatus, rollbackLast } from '../../src/store/migrate.js';
 import { runSeeds } from '../../seeds/index.js';
 import { settingsCatalog } from '../../src/domain/settings-catalog.js';
+import { migrations } from '../../migrations/index.js';
+
+const migrationNames = migrations.map((migration) => migration.name);
 
 const pgUrl = process.env.TAV_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -37,6 +40,7 @@ const keyColumns: Record<string, string[]> = {
   execution_logs: ['execution_id', 'node_id', 'level', 'event', 'data', 'attempt', 'duration_ms'],
   workflow_state: ['workflow_id', 'namespace', 'state_key', 'state_value', 'version', 'expires_at'],
   api_keys: ['user_id', 'key_prefix', 'key_hash', 'scopes', 'revoked_at', 'is_active'],
+  credentials: ['user_id', 'name', 'credential_type', 'encrypted_data', 'field_names', 'last_used_at'],
   settings: ['category', 'key', 'value', 'updated_by'],
   email_interactions: ['interaction_id', 'token_hash', 'expires_at'],
   event_queue: ['source', 'run_at', 'sort_key', 'lease_owner', 'lease_token', 'lease_expires_at', 'max_attempts', 'dedup_key', 'execution_id', 'finished_at'],
@@ -134,9 +138,9 @@ function describeStore(name: string, makeFixture: () => StoreFixture): void {
       await fixture?.dispose(failed);
     });
 
-    it('applies the initial schema on an empty database', async function () {
-      expect(firstApplied).to.deep.equal(['001_initial_schema']);
-      expect(await migrationStatus(knex)).to.deep.equal({ current: '001_initial_schema', applied: ['001_initial_schema'], pending: [] });
+    it('applies the initial schema and every later migration on an empty database', async function () {
+      expect(firstApplied).to.deep.equal(migrationNames);
+      expect(await migrationStatus(knex)).to.deep.equal({ current: migrationNames.at(-1), applied: migrationNames, pending: [] });
       expect(await isSchemaCurrent(knex)).to.equal(true);
     });
 
@@ -158,6 +162,13 @@ function describeStore(name: string, makeFixture: () => StoreFixture): void {
       await knex('event_queue').where({ id: (first as { id: number }).id }).update({ status: 'completed' });
       await knex('event_queue').insert(eventRow(workflowId, 'k1', 3));
       await expectRejects(knex('event_queue').insert(eventRow(workflowId, 'k1', 4)));
+    });
+
+    it('refuses a second credential with the same name for the same user', async function () {
+      const row = (name: string) => ({ user_id: 1, name, credential_type: 'bearer', encrypted_data: 'v1:x', field_names: '[]' });
+      await knex('credentials').insert(row('same name'));
+      await expectRejects(knex('credentials').insert(row('same name')));
+      await knex('credentials').insert(row('another name'));
     });
 
     it('lets events without a dedup key repeat freely', async function () {
@@ -210,11 +221,11 @@ function describeStore(name: string, makeFixture: () => StoreFixture): void {
     });
 
     it('rolls back to a database without any of the tables', async function () {
-      expect(await rollbackLast(knex)).to.deep.equal(['001_initial_schema']);
+      expect(await rollbackLast(knex)).to.deep.equal([...migrationNames].reverse());
       for (const table of allTables) {
         expect(await knex.schema.hasTable(table), table).to.equal(false);
       }
-      expect(await migrationStatus(knex)).to.deep.equal({ current: null, applied: [], pending: ['001_initial_schema'] });
+      expect(await migrationStatus(knex)).to.deep.equal({ current: null, applied: [], pending: migrationNames });
       expect(await isSchemaCurrent(knex)).to.equal(false);
     });
   });

@@ -37,7 +37,11 @@ const executeBody = z.strictObject({
   max_attempts: z.number().int().min(1).max(20).optional(),
 });
 
-const listQuery = z.object({ limit: limitParam, offset: z.coerce.number().int().min(0).max(1_000_000).default(0) });
+const listQuery = z.object({
+  limit: limitParam,
+  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+  is_template: z.enum(['true', 'false']).optional(),
+});
 
 /** Turns either accepted body form into validated workflow fields, or a 400 listing every problem. */
 function toWorkflowInput(deps: ApiDeps, body: unknown, authorId: number): WorkflowInput {
@@ -73,7 +77,9 @@ export function workflowRoutes(deps: ApiDeps): Router {
 
   router.get('/workflows', (ctx) => {
     const query = parseOrThrow(listQuery, ctx.query, 'query');
-    ctx.body = { items: deps.store.listWorkflows(query.limit, query.offset), total: deps.store.countWorkflows(), limit: query.limit, offset: query.offset };
+    // Templates are workflows too: listed unless `is_template` asks for one kind only.
+    const filter = query.is_template === undefined ? {} : { isTemplate: query.is_template === 'true' };
+    ctx.body = { items: deps.store.listWorkflows(query.limit, query.offset, filter), total: deps.store.countWorkflows(filter), limit: query.limit, offset: query.offset };
   });
 
   router.get('/workflows/:id', (ctx) => {

@@ -1,7 +1,7 @@
 // SQL of API keys (hashes only) and of the settings table.
 import type Database from 'better-sqlite3';
 import type { Json } from '../../../workers/node-contract.js';
-import type { ApiKeyRecord } from '../store.js';
+import type { ApiKeyRecord, AuthenticatedKey } from '../store.js';
 import { statement } from './connection.js';
 import { fromBooleanColumn, fromJsonColumn } from './json-columns.js';
 
@@ -36,9 +36,22 @@ export function insertApiKey(
   return toApiKey(row);
 }
 
-/** The key with this hash, if any (revoked and expired ones included: the caller decides). */
-export function selectApiKeyByHash(db: Database.Database, keyHash: string): ApiKeyRecord | null {
-  const row = statement(db, `SELECT ${keyColumns} FROM api_keys WHERE key_hash = ?`).get(keyHash) as Record<string, unknown> | undefined;
+/** The key with this hash and its user's status, if any (revoked and expired ones included: the caller decides). */
+export function selectApiKeyByHash(db: Database.Database, keyHash: string): AuthenticatedKey | null {
+  // A key whose user row is gone cannot exist (ON DELETE CASCADE); the LEFT JOIN still refuses it, as 'missing'.
+  const row = statement(
+    db,
+    `SELECT k.id, k.user_id, k.name, k.key_prefix, k.scopes, k.created_at, k.expires_at, k.last_used_at, k.revoked_at, k.is_active,
+            COALESCE(u.user_status, 'missing') AS user_status
+       FROM api_keys k LEFT JOIN users u ON u.id = k.user_id
+      WHERE k.key_hash = ?`,
+  ).get(keyHash) as Record<string, unknown> | undefined;
+  return row ? { ...toApiKey(row), user_status: row.user_status as string } : null;
+}
+
+/** One key by id. */
+export function selectApiKey(db: Database.Database, id: number): ApiKeyRecord | null {
+  const row = statement(db, `SELECT ${keyColumns} FROM api_keys WHERE id = ?`).get(id) as Record<string, unknown> | undefined;
   return row ? toApiKey(row) : null;
 }
 
@@ -57,11 +70,12 @@ export function touchApiKey(db: Database.Database, id: number, nowIso: string): 
   statement(db, `UPDATE api_keys SET last_used_at = ? WHERE id = ?`).run(nowIso, id);
 }
 
-/** Keys that could authenticate now. */
+/** Keys that could authenticate now: active, unexpired, held by an active user. */
 export function countUsableApiKeys(db: Database.Database, nowIso: string): number {
   const row = statement(
     db,
-    `SELECT COUNT(*) AS n FROM api_keys WHERE is_active = 1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)`,
+    `SELECT COUNT(*) AS n FROM api_keys k JOIN users u ON u.id = k.user_id
+      WHERE k.is_active = 1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ?) AND u.user_status = 'active'`,
   ).get(nowIso) as { n: number };
   return Number(row.n);
 }

@@ -8,12 +8,21 @@ import type { EnqueueRequest } from '../../domain/event.js';
 import type { NodeOutcomeRecord, NodeRunRecord, PayloadLimits } from '../../domain/execution.js';
 import type { Json, NodeResult } from '../../../workers/node-contract.js';
 import type { Logger } from '../../log.js';
+import type { CredentialChanges, CredentialInput } from '../store.js';
 import type { EventListFilter, ExecutionListFilter, RunFinish, Store, WorkflowInput } from '../store.js';
+import type { WorkflowListFilter } from '../store.js';
 import * as apiKeys from './api-key-sql.js';
+import type { Actor, AuditEntry, AuditListFilter, UserStatus } from '../access-store.js';
+import * as audit from './audit-sql.js';
+import * as settingsSql from './settings-sql.js';
+import * as users from './user-sql.js';
+import * as credentials from './credential-sql.js';
 import { openReadConnection, openWriteConnection, type SynchronousMode } from './connection.js';
 import * as queue from './event-queue-sql.js';
 import * as executions from './execution-sql.js';
 import * as workflows from './workflow-sql.js';
+import * as files from './file-sql.js';
+import type { FileInput, FileListFilter } from '../store.js';
 import { Writer } from './writer.js';
 import { applyStateOperation } from './state-sql.js';
 import { StateOperationError, type StateOperation } from '../../domain/state-operation.js';
@@ -211,12 +220,12 @@ export class SqliteStore implements Store {
     return workflows.workflowExists(this.readDb, id);
   }
 
-  listWorkflows(limit: number, offset: number) {
-    return workflows.selectWorkflows(this.readDb, limit, offset);
+  listWorkflows(limit: number, offset: number, filter: WorkflowListFilter = {}) {
+    return workflows.selectWorkflows(this.readDb, limit, offset, filter);
   }
 
-  countWorkflows() {
-    return workflows.countWorkflows(this.readDb);
+  countWorkflows(filter: WorkflowListFilter = {}) {
+    return workflows.countWorkflows(this.readDb, filter);
   }
 
   // --- api keys and settings ---
@@ -227,6 +236,10 @@ export class SqliteStore implements Store {
 
   findApiKeyByHash(keyHash: string) {
     return apiKeys.selectApiKeyByHash(this.readDb, keyHash);
+  }
+
+  getApiKey(id: number) {
+    return apiKeys.selectApiKey(this.readDb, id);
   }
 
   listApiKeys() {
@@ -247,6 +260,101 @@ export class SqliteStore implements Store {
 
   loadSettings() {
     return apiKeys.selectSettings(this.readDb);
+  }
+
+  updateSettings(category: string, values: Record<string, Json>, actor: Actor) {
+    return this.writer.write((db) => settingsSql.updateSettings(db, category, values, actor, isoAt(this.clock.now())));
+  }
+
+  // --- users and the audit trail ---
+
+  createUser(input: { name: string; email: string | null; passwordHash: string | null }) {
+    return this.writer.write((db) => users.insertUser(db, input, isoAt(this.clock.now())));
+  }
+
+  setUserStatus(id: number, status: UserStatus) {
+    return this.writer.write((db) => users.updateUserStatus(db, id, status, isoAt(this.clock.now())));
+  }
+
+  getUser(id: number) {
+    return users.selectUser(this.readDb, id);
+  }
+
+  findUserByName(name: string) {
+    return users.selectUserByName(this.readDb, name);
+  }
+
+  listUsers() {
+    return users.selectUsers(this.readDb);
+  }
+
+  recordAudit(entry: AuditEntry): void {
+    const at = isoAt(this.clock.now());
+    this.fireAndForget((db) => audit.insertAuditLog(db, entry, at));
+  }
+
+  listAuditLogs(filter: AuditListFilter) {
+    return audit.selectAuditLogs(this.readDb, filter);
+  }
+
+  // --- credentials (sealed by the caller; see CredentialStore) ---
+
+  createCredential(input: CredentialInput, seal: (id: number) => string) {
+    return this.writer.write((db) => credentials.insertCredential(db, input, seal, isoAt(this.clock.now())));
+  }
+
+  updateCredential(id: number, changes: CredentialChanges, seal: ((id: number) => string) | null) {
+    return this.writer.write((db) => credentials.updateCredential(db, id, changes, seal, isoAt(this.clock.now())));
+  }
+
+  deleteCredential(id: number) {
+    return this.writer.write((db) => credentials.deleteCredential(db, id));
+  }
+
+  getCredential(id: number) {
+    return credentials.selectCredential(this.readDb, id);
+  }
+
+  listCredentials(limit: number, offset: number) {
+    return credentials.selectCredentials(this.readDb, limit, offset);
+  }
+
+  countCredentials() {
+    return credentials.countCredentials(this.readDb);
+  }
+
+  sealedCredential(id: number) {
+    return credentials.selectSealedCredential(this.readDb, id);
+  }
+
+  credentialKeyCounts() {
+    return credentials.countCredentialsByKey(this.readDb);
+  }
+
+  touchCredential(id: number, at: string): void {
+    this.fireAndForget((db) => credentials.touchCredential(db, id, at));
+  }
+
+  resealCredentials(reseal: (id: number, sealed: string) => string) {
+    return this.writer.write((db) => credentials.resealCredentials(db, reseal));
+  }
+
+  // --- files (metadata; the bytes are the file storage's) ---
+
+  createFile(input: FileInput) {
+    return this.writer.write((db) => files.insertFile(db, input, isoAt(this.clock.now())));
+  }
+
+  getFile(id: number) {
+    return files.selectFile(this.readDb, id);
+  }
+
+  listFiles(filter: FileListFilter) {
+    return files.selectFiles(this.readDb, filter);
+  }
+
+  deleteFile(id: number) {
+    return this.writer.write((db) => files.deleteFile(db, id));
   }
 
   /** A write nobody awaits (its order in the writer queue is what matters); a failure is logged, never lost silently. */

@@ -1,7 +1,7 @@
 // SQL of workflow definitions.
 import type Database from 'better-sqlite3';
 import { isoAt } from '../../domain/clock.js';
-import type { WorkflowInput, WorkflowRecord } from '../store.js';
+import type { WorkflowInput, WorkflowListFilter, WorkflowRecord } from '../store.js';
 import { statement } from './connection.js';
 import { fromBooleanColumn, fromJsonColumn, toJsonColumn } from './json-columns.js';
 
@@ -91,13 +91,28 @@ export function workflowExists(db: Database.Database, id: string): boolean {
   return statement(db, `SELECT 1 FROM workflows WHERE id = ?`).get(id) !== undefined;
 }
 
-/** A page of workflows, newest first. */
-export function selectWorkflows(db: Database.Database, limit: number, offset: number): WorkflowRecord[] {
-  const rows = statement(db, `SELECT * FROM workflows ORDER BY created_at DESC, id LIMIT ? OFFSET ?`).all(limit, offset) as Array<Record<string, unknown>>;
+// One statement per query serves every filter: a null parameter matches every row.
+function bindFilter(filter: WorkflowListFilter) {
+  return { isTemplate: filter.isTemplate === undefined ? null : filter.isTemplate ? 1 : 0, category: filter.templateCategory ?? null };
+}
+
+/** A page of workflows, newest first, filtered by template flag and category. */
+export function selectWorkflows(db: Database.Database, limit: number, offset: number, filter: WorkflowListFilter = {}): WorkflowRecord[] {
+  const rows = statement(
+    db,
+    `SELECT * FROM workflows
+     WHERE (@isTemplate IS NULL OR is_template = @isTemplate) AND (@category IS NULL OR template_category = @category)
+     ORDER BY created_at DESC, id LIMIT @limit OFFSET @offset`,
+  ).all({ ...bindFilter(filter), limit, offset }) as Array<Record<string, unknown>>;
   return rows.map(toWorkflowRecord);
 }
 
-/** How many workflows exist. */
-export function countWorkflows(db: Database.Database): number {
-  return Number((statement(db, `SELECT COUNT(*) AS n FROM workflows`).get() as { n: number }).n);
+/** How many workflows match the filter. */
+export function countWorkflows(db: Database.Database, filter: WorkflowListFilter = {}): number {
+  const row = statement(
+    db,
+    `SELECT COUNT(*) AS n FROM workflows
+     WHERE (@isTemplate IS NULL OR is_template = @isTemplate) AND (@category IS NULL OR template_category = @category)`,
+  ).get(bindFilter(filter)) as { n: number };
+  return Number(row.n);
 }
