@@ -11,7 +11,8 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 
 // What `bin/tav.js start` loads: the CLI shim, the compiled daemon, workers, schema and seeds.
 // package.json comes along because it marks the .js files as ES modules.
-const copied = ['package.json', 'bin', 'dist/src', 'dist/workers', 'dist/migrations', 'dist/seeds'];
+// seeds/templates: the shipped workflow templates are JSON read from the source tree at start.
+const copied = ['package.json', 'bin', 'dist/src', 'dist/workers', 'dist/migrations', 'dist/seeds', 'seeds/templates'];
 
 /** A frozen daemon build. */
 export interface DaemonSnapshot {

@@ -61,8 +61,18 @@ export class Metrics implements RunObserver {
 
   /** Counts node attempts and retries as they happen. */
   runEvent(event: RunEvent): void {
-    if (event.type === 'node_finished') this.nodeSeconds.observe({ node_type: event.nodeType, ok: event.ok ? 'true' : 'false' }, event.durationMs / 1000);
+    if (event.type === 'node_finished') this.nodeSecondsFor(event.nodeType, event.ok).observe(event.durationMs / 1000);
     else if (event.type === 'node_retry') this.retries.inc({ node_type: event.nodeType });
+  }
+
+  // Label children are looked up once per node type: hashing labels on every node showed in profiles.
+  private readonly nodeSecondsChildren = new Map<string, client.Histogram.Internal<'node_type' | 'ok'>>();
+
+  private nodeSecondsFor(nodeType: string, ok: boolean): client.Histogram.Internal<'node_type' | 'ok'> {
+    const key = ok ? `1${nodeType}` : `0${nodeType}`;
+    let child = this.nodeSecondsChildren.get(key);
+    if (!child) this.nodeSecondsChildren.set(key, (child = this.nodeSeconds.labels({ node_type: nodeType, ok: ok ? 'true' : 'false' })));
+    return child;
   }
 
   /** The writer committed a group. */
