@@ -1,33 +1,11 @@
-// Runs the `tav` command as an operator would: `node bin/tav.js …` as a child process on a data folder.
-import { spawn } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const cliPath = path.join(repoRoot, 'bin', 'tav.js');
+// `tav <args>` with the environment as a positional argument, for tests that never write to stdin.
+// One implementation of running the command lives in tav-cli.ts.
+import { runTav as runCli, type CliResult } from './tav-cli.js';
 
 /** How a `tav` run ended. */
-export interface TavResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type TavResult = CliResult;
 
 /** Runs `tav <args>` with TAV_DATA_DIR set; rejects if it has not exited within the deadline. */
 export function runTav(args: string[], dataDir: string, env: Record<string, string> = {}, deadlineMs = 20_000): Promise<TavResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliPath, ...args], { cwd: dataDir, env: { PATH: process.env.PATH ?? '', TAV_DATA_DIR: dataDir, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`tav ${args.join(' ')} did not exit within ${deadlineMs} ms:\n${stdout}\n${stderr}`));
-    }, deadlineMs);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runCli(args, dataDir, { env, deadlineMs });
 }

@@ -1,46 +1,13 @@
 // The `tav` command as an operator runs it: `node bin/tav.js …` as a child process on a temp data
 // folder, next to a running daemon where the command affects it.
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { makeDataDir, startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { expectError, expectOk, removeIfAllPassed } from '../helpers/api-assertions.js';
 import { migrations } from '../../migrations/index.js';
+import { runTav, type TavResult as CliResult } from '../helpers/tav-command.js';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const cliPath = path.join(repoRoot, 'bin', 'tav.js');
-
-/** How a `tav` run ended. */
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `tav <args>` with TAV_DATA_DIR set; fails the test if it has not exited within the deadline. */
-function runTav(args: string[], dataDir: string, env: Record<string, string> = {}, deadlineMs = 20_000): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliPath, ...args], {
-      cwd: dataDir,
-      env: { PATH: process.env.PATH ?? '', TAV_DATA_DIR: dataDir, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`tav ${args.join(' ')} did not exit within ${deadlineMs} ms:\n${stdout}\n${stderr}`));
-    }, deadlineMs);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 /** The `key:` line of `tav keys create`. */
 function printedKey(result: CliResult): { id: number; key: string } {

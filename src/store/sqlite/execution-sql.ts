@@ -187,10 +187,8 @@ function decodeContent(dataType: string, content: string | null): Json {
   return dataType === 'text' ? content : (JSON.parse(content) as Json);
 }
 
-/** One execution as the API shows it. */
-export function selectExecution(db: Database.Database, id: string): ExecutionView | null {
-  const row = statement(db, `SELECT * FROM executions WHERE id = ?`).get(id) as Record<string, unknown> | undefined;
-  if (!row) return null;
+/** The columns every execution view has; the list leaves out the large JSON ones. */
+function toExecutionSummary(row: Record<string, unknown>): ExecutionSummary {
   return {
     id: row.id as string,
     workflow_id: row.workflow_id as string,
@@ -199,14 +197,23 @@ export function selectExecution(db: Database.Database, id: string): ExecutionVie
     execution_source: (row.execution_source as string | null) ?? null,
     execution_mode: (row.execution_mode as string | null) ?? null,
     started_by: (row.started_by as string | null) ?? null,
-    trigger_data: fromJsonColumn(row.trigger_data, null),
-    node_results: fromJsonColumn(row.node_results, null),
-    final_outputs: fromJsonColumn(row.final_outputs, null),
     execution_metadata: fromJsonColumn(row.execution_metadata, null),
     error_message: (row.error_message as string | null) ?? null,
     started_at: (row.started_at as string | null) ?? null,
     completed_at: (row.completed_at as string | null) ?? null,
     cancelled_at: (row.cancelled_at as string | null) ?? null,
+  };
+}
+
+/** One execution as the API shows it. */
+export function selectExecution(db: Database.Database, id: string): ExecutionView | null {
+  const row = statement(db, `SELECT * FROM executions WHERE id = ?`).get(id) as Record<string, unknown> | undefined;
+  if (!row) return null;
+  return {
+    ...toExecutionSummary(row),
+    trigger_data: fromJsonColumn(row.trigger_data, null),
+    node_results: fromJsonColumn(row.node_results, null),
+    final_outputs: fromJsonColumn(row.final_outputs, null),
   };
 }
 
@@ -230,20 +237,7 @@ export function selectExecutions(db: Database.Database, filter: ExecutionListFil
     beforeId: filter.beforeId ?? null,
     limit: filter.limit,
   }) as Array<Record<string, unknown>>;
-  return rows.map((row) => ({
-    id: row.id as string,
-    workflow_id: row.workflow_id as string,
-    event_id: row.event_id === null ? null : Number(row.event_id),
-    status: row.status as ExecutionStatus,
-    execution_source: (row.execution_source as string | null) ?? null,
-    execution_mode: (row.execution_mode as string | null) ?? null,
-    started_by: (row.started_by as string | null) ?? null,
-    execution_metadata: fromJsonColumn(row.execution_metadata, null),
-    error_message: (row.error_message as string | null) ?? null,
-    started_at: (row.started_at as string | null) ?? null,
-    completed_at: (row.completed_at as string | null) ?? null,
-    cancelled_at: (row.cancelled_at as string | null) ?? null,
-  }));
+  return rows.map(toExecutionSummary);
 }
 
 /** Result rows of an execution in the order they were written. */
