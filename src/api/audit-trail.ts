@@ -8,6 +8,7 @@ import type Koa from 'koa';
 import type { Logger } from '../log.js';
 import type { AuditEntry, AuditStore } from '../store/access-store.js';
 import type { AuthState } from './auth.js';
+import { defaultRefusalLimits, RefusalThrottle, type RefusalLimits } from './audit-throttle.js';
 import { matchedRoute } from './matched-route.js';
 import { requestIdOf } from './request-id.js';
 
@@ -17,7 +18,8 @@ const mutatingMethods = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const limits = { action: 64, resourceType: 64, resourceId: 128, ip: 64, userAgent: 512, errorMessage: 2000, path: 512 };
 
 /** Records each mutating request under `prefix` once it has been answered. */
-export function auditTrail(store: AuditStore, prefix: string, log: Logger): Koa.Middleware {
+export function auditTrail(store: AuditStore, prefix: string, log: Logger, limits: RefusalLimits = defaultRefusalLimits): Koa.Middleware {
+  const throttle = new RefusalThrottle(limits, Date.now, (count) => log.warn('audit rows of keyless refusals suppressed', { count, windowSeconds: 60 }));
   return async (ctx, next) => {
     if (!mutatingMethods.has(ctx.method) || !(ctx.path === prefix || ctx.path.startsWith(`${prefix}/`))) {
       await next();
@@ -28,7 +30,8 @@ export function auditTrail(store: AuditStore, prefix: string, log: Logger): Koa.
     } finally {
       // The answer is already decided: a fault here must not turn it into a 500.
       try {
-        store.recordAudit(auditEntry(ctx, prefix));
+        const keyless = (ctx.state as Partial<AuthState>).apiKey === undefined;
+        if (!keyless || ctx.status < 400 || throttle.admit(ctx.ip || 'unknown')) store.recordAudit(auditEntry(ctx, prefix));
       } catch (error) {
         log.error('audit row not recorded', { requestId: requestIdOf(ctx), error: String(error) });
       }

@@ -34,6 +34,8 @@ export interface AiProvider {
   max_tokens: number;
   timeout_seconds: number;
   api_key: string | null;
+  /** The credential holding the provider's key; opened per task, only for the run that needs it. */
+  credential_id: string | null;
 }
 
 /** The values settings.md ships, used when a row is missing or unreadable. */
@@ -99,8 +101,9 @@ function aiProviderFrom(ai: Record<string, Json>): AiProvider | null {
     temperature: typeof ai.default_temperature === 'number' ? ai.default_temperature : 0.7,
     max_tokens: typeof ai.default_max_tokens === 'number' ? ai.default_max_tokens : 16384,
     timeout_seconds: typeof ai.request_timeout === 'number' ? ai.request_timeout : 120,
-    // Provider keys arrive with encrypted credentials; until then a provider runs without one.
+    // The key itself is never in settings: it is opened from the credential just before each task.
     api_key: null,
+    credential_id: typeof provider.credential_id === 'string' && provider.credential_id !== '' ? provider.credential_id : null,
   };
 }
 

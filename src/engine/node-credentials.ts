@@ -15,22 +15,54 @@ export interface CredentialResolver {
 
 /**
  * Wraps `runNode` so a task whose config has a `credential_id` runs with the opened credential in
- * `config.credential`; a credential that is missing or cannot be opened fails the node instead (not
+ * `config.credential`, and an AI node whose provider names a credential runs with its `api_key` in
+ * `config.__ai.api_key`. A credential that is missing or cannot be opened fails the node instead (not
  * retryable: another attempt would meet the same row), and the run goes on as for any failed node.
  */
 export function withCredentials(runNode: RunNode, credentials: CredentialResolver): RunNode {
   return async (task, options) => {
-    const credentialId = task.config.credential_id;
-    if (credentialId === undefined || credentialId === null || credentialId === '') return runNode(task, options);
+    const ownId = presentId(task.config.credential_id);
+    const ai = task.config.__ai;
+    const providerId = isRecord(ai) && ai.api_key == null ? presentId(ai.credential_id) : null;
+    if (ownId === null && providerId === null) return runNode(task, options);
     const started = performance.now();
-    let resolved: CredentialResolution;
-    try {
-      resolved = credentials.resolve(credentialId);
-    } catch {
-      // A bug or a closed store; the thrown text may quote what it held, so it goes nowhere.
-      resolved = { ok: false, error: { code: 'credential_error', message: 'the credential could not be read', retryable: false } };
+    let config = task.config;
+    for (const [credentialId, place] of [[ownId, placeOwn], [providerId, placeProviderKey]] as const) {
+      if (credentialId === null) continue;
+      const resolved = open(credentials, credentialId);
+      if (!resolved.ok) return { ok: false, error: resolved.error, durationMs: performance.now() - started };
+      config = place(config, resolved.fields);
     }
-    if (!resolved.ok) return { ok: false, error: resolved.error, durationMs: performance.now() - started };
-    return runNode({ ...task, config: { ...task.config, credential: resolved.fields } }, options);
+    return runNode({ ...task, config }, options);
   };
+}
+
+type Config = Record<string, Json>;
+
+function placeOwn(config: Config, fields: Record<string, Json>): Config {
+  return { ...config, credential: fields };
+}
+
+// The provider's credential holds its key as `api_key` (credential type api_key); any other shape
+// leaves the provider keyless, and the provider's 401 says so.
+function placeProviderKey(config: Config, fields: Record<string, Json>): Config {
+  const apiKey = typeof fields.api_key === 'string' ? fields.api_key : null;
+  return { ...config, __ai: { ...(config.__ai as Config), api_key: apiKey } };
+}
+
+function open(credentials: CredentialResolver, credentialId: Json): CredentialResolution {
+  try {
+    return credentials.resolve(credentialId);
+  } catch {
+    // A bug or a closed store; the thrown text may quote what it held, so it goes nowhere.
+    return { ok: false, error: { code: 'credential_error', message: 'the credential could not be read', retryable: false } };
+  }
+}
+
+function presentId(value: Json | undefined): Json | null {
+  return value === undefined || value === null || value === '' ? null : value;
+}
+
+function isRecord(value: Json | undefined): value is Config {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -10,8 +10,9 @@ import { createWorkflow, expectOk } from '../helpers/api-assertions.js';
 import { link, node, workflowBody } from '../helpers/workflows.js';
 
 /** A fake chat-completions server that answers with the prompt it got, upper-cased. */
-async function fakeProvider(): Promise<{ url: string; prompts: string[]; close(): void }> {
+async function fakeProvider(): Promise<{ url: string; prompts: string[]; authorizations: string[]; close(): void }> {
   const prompts: string[] = [];
+  const authorizations: string[] = [];
   const server = http.createServer((req, res) => {
     let body = '';
     req.on('data', (chunk) => (body += chunk));
@@ -19,12 +20,13 @@ async function fakeProvider(): Promise<{ url: string; prompts: string[]; close()
       const request = JSON.parse(body) as { model: string; messages: Array<{ role: string; content: string }> };
       const prompt = request.messages.at(-1)!.content;
       prompts.push(prompt);
+      authorizations.push(req.headers.authorization ?? '');
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ model: request.model, choices: [{ message: { role: 'assistant', content: prompt.toUpperCase() }, finish_reason: 'stop' }], usage: { total_tokens: 3 } }));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, prompts, close: () => server.close() };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, prompts, authorizations, close: () => server.close() };
 }
 
 const goodPlugin = `export const node = {
@@ -68,6 +70,18 @@ describe('AI provider, plug-ins and large results', function () {
     expect(execution.status).to.equal('completed');
     expect(execution.final_outputs.ask.response).to.equal('HELLO ADA');
     expect(provider.prompts).to.include('hello ada');
+  });
+
+  it("sends the provider's key from the credential its settings name, never from settings text", async () => {
+    const created = expectOk(await daemon.request('POST', '/api/v1/credentials', { name: 'provider key', credential_type: 'api_key', data: { api_key: 'sk-provider-secret' } }), 201);
+    const providers = { openai: { provider_type: 'openai', base_url: provider.url, default_model: 'fake-model', enabled: true, credential_id: String(created.id) } };
+    expectOk(await daemon.request('PUT', '/api/v1/settings/ai', { providers }));
+    const id = await createWorkflow(daemon, workflowBody('llm keyed', [node('ask', 'large_language_model', { prompt: 'keyed' })]));
+    const execution = await runAndWait(daemon, id, {});
+    expect(execution.status).to.equal('completed');
+    expect(provider.authorizations.at(-1)).to.equal('Bearer sk-provider-secret');
+    const settings = expectOk(await daemon.request('GET', '/api/v1/settings/ai'));
+    expect(JSON.stringify(settings)).not.to.include('sk-provider-secret');
   });
 
   it('loads a plug-in node in the workers, lists it, and reports a broken one without failing', async () => {

@@ -216,6 +216,15 @@ describe('settings and audit trail', function () {
       }
     });
 
+    it('bounds the rows a flood of keyless refusals writes, and still records keyed requests', async function () {
+      for (let i = 0; i < 80; i++) await daemon.request('DELETE', `/api/v1/workflows/${workflowId}`, undefined, { authorization: '', 'user-agent': 'flood' });
+      const keyed = await tracked('POST', '/api/v1/events', { workflow_id: workflowId, priority: 9 }, { 'user-agent': 'flood' });
+      await auditRow(keyed.requestId);
+      const rows = expectOk(await daemon.request('GET', '/api/v1/audit-logs?status=401&limit=200')).items.filter((row: any) => row.user_agent === 'flood');
+      // At most 30 keyless refusals per client per minute; earlier tests' refusals share the window.
+      expect(rows.length).to.be.within(1, 30);
+    });
+
     it('does not record reads, and cuts a long user agent to 512 characters', async function () {
       const read = await tracked('GET', '/api/v1/queue');
       const longAgent = await tracked('POST', '/api/v1/events', { workflow_id: workflowId, delay_ms: hourMs }, { 'user-agent': 'u'.repeat(2_000) });
