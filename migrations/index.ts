@@ -3,6 +3,8 @@
 import type { Knex } from 'knex';
 import * as initialSchema from './001_initial_schema.js';
 import * as credentialFieldNames from './002_credential_field_names.js';
+import * as pausedEvents from './003_paused_events.js';
+import * as eventQueueWorkflowClaim from './004_event_queue_workflow_claim.js';
 
 /** A migration module with the name recorded for it in knex_migrations. */
 export interface NamedMigration {
@@ -14,6 +16,8 @@ export interface NamedMigration {
 export const migrations: readonly NamedMigration[] = [
   { name: '001_initial_schema', migration: initialSchema },
   { name: '002_credential_field_names', migration: credentialFieldNames },
+  { name: '003_paused_events', migration: pausedEvents },
+  { name: '004_event_queue_workflow_claim', migration: eventQueueWorkflowClaim },
 ];
 
 /** The knex migration source over `migrations`, for knex.migrate and the knex CLI. */

@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { apiKeyScopes, generateApiKey } from './auth/api-keys.js';
 import { findUser, registerUserCommands } from './cli-users.js';
+import { registerMaintenanceCommands } from './cli-maintenance.js';
+import { registerCleanupCommand } from './cli-cleanup.js';
 import type { ApiKeyRecord } from './store/store.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { systemClock } from './domain/clock.js';
@@ -38,6 +40,8 @@ export async function runCli(argv: string[]): Promise<void> {
   keys.command('list').description('list API keys (never the keys themselves)').action(listKeysCommand);
   keys.command('revoke').description('revoke an API key by id').argument('<id>', 'key id', parsePositiveInt).action(revokeKeyCommand);
   registerUserCommands(program, { withStore, fail });
+  registerMaintenanceCommands(program, { config: configOrExit });
+  registerCleanupCommand(program, { withStore, config: configOrExit, fail });
   const credentials = program.command('credentials').description('manage encrypted credentials');
   credentials
     .command('rotate-key')

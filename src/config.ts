@@ -30,6 +30,15 @@ export interface Config {
   encryptionKey: EncryptionKey | null;
   /** `$TAV_DATA_DIR/encryption.key`, mode 0600. */
   encryptionKeyFile: string;
+  /** What systemd passes a Type=notify service (see src/service/systemd-service.ts). */
+  systemd: SystemdEnvironment;
+}
+
+/** NOTIFY_SOCKET, WATCHDOG_USEC and WATCHDOG_PID as systemd sets them; null when unset. */
+export interface SystemdEnvironment {
+  notifySocket: string | null;
+  watchdogUsec: number | null;
+  watchdogPid: number | null;
 }
 
 /** Thrown when the environment holds invalid values; `problems` lists each of them. */
@@ -64,6 +73,10 @@ const schema = z.object({
   TAV_ENABLE_TEST_NODES: flag.default(false),
   TAV_PLUGIN_DIR: z.string().min(1).optional(),
   TAV_METRICS_PUBLIC: flag.default(false),
+  // Set by systemd, not by the operator: the notify socket and the watchdog period (µs) and owner.
+  NOTIFY_SOCKET: z.string().min(1).optional(),
+  WATCHDOG_USEC: integer(1, Number.MAX_SAFE_INTEGER).optional(),
+  WATCHDOG_PID: integer(1, 2 ** 31 - 1).optional(),
   // The message never quotes the value: it is a secret even when malformed.
   TAV_ENCRYPTION_KEY: z
     .string()
@@ -103,5 +116,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsPublic: values.TAV_METRICS_PUBLIC,
     encryptionKey: values.TAV_ENCRYPTION_KEY ?? null,
     encryptionKeyFile: path.join(dataDir, 'encryption.key'),
+    systemd: Object.freeze({
+      notifySocket: values.NOTIFY_SOCKET ?? null,
+      watchdogUsec: values.WATCHDOG_USEC ?? null,
+      watchdogPid: values.WATCHDOG_PID ?? null,
+    }),
   });
 }

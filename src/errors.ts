@@ -6,6 +6,8 @@ export interface AppErrorOptions {
   expose?: boolean;
   details?: unknown;
   cause?: unknown;
+  /** Seconds after which a refused request may be tried again (HTTP `Retry-After`). */
+  retryAfterSeconds?: number;
 }
 
 /** An error the application understands: `code` is stable, `status` is the HTTP answer. */
@@ -14,6 +16,7 @@ export class AppError extends Error {
   readonly status: number;
   readonly expose: boolean;
   readonly details?: unknown;
+  readonly retryAfterSeconds?: number;
 
   constructor(code: string, message: string, options: AppErrorOptions = {}) {
     super(message, { cause: options.cause });
@@ -23,6 +26,7 @@ export class AppError extends Error {
     // Client errors are the client's to read; server errors keep their internals to the log.
     this.expose = options.expose ?? this.status < 500;
     this.details = options.details;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 
@@ -46,4 +50,16 @@ export function notFound(resource: string, id: string | number): AppError {
 /** 409 when the resource is not in a state that allows the request. */
 export function conflict(code: string, message: string, details?: unknown): AppError {
   return new AppError(code, message, { status: 409, details });
+}
+
+// A full queue drains as runs finish; a few seconds is a fair first wait for a client to come back.
+const queueFullRetryAfterSeconds = 5;
+
+/** 429 when a workflow already has `limit` pending events (max_queue_depth_per_workflow). */
+export function queueFull(limit: number): AppError {
+  return new AppError('queue_full', `the workflow already has ${limit} pending events (max_queue_depth_per_workflow); try again later`, {
+    status: 429,
+    details: { max_queue_depth_per_workflow: limit },
+    retryAfterSeconds: queueFullRetryAfterSeconds,
+  });
 }

@@ -30,6 +30,13 @@ import { migrateToLatest } from './store/migrate.js';
 import { acquireDaemonLock } from './store/sqlite/daemon-lock.js';
 import { openKnexSqlite } from './store/sqlite/knex-sqlite.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import { createApprovalService } from './engine/approval-service.js';
+import { startSystemdService } from './service/systemd-service.js';
+import { stallAfterMsFor } from './service/progress-monitor.js';
+import { wedgeableClaim } from './service/test-wedge.js';
+import { createTriggers } from './triggers/triggers-service.js';
+import { createRetentionScheduler } from './maintenance/retention-service.js';
+import { createBackupService } from './maintenance/backup-service.js';
 
 /** A running daemon. */
 export interface Daemon {
@@ -100,7 +107,9 @@ async function assemble(config: Config, log: Logger, clock: Clock, releaseLock: 
   const pool = new NodePool({ threads: config.workers, enableTestNodes: config.enableTestNodes, dataDir: config.dataDir, pluginDir: fs.existsSync(config.pluginDir) ? config.pluginDir : undefined, memoryLimitMb: settings.value.memoryLimitMb, log: log.child({ component: 'pool' }) });
   const completions = new CompletionWaiter();
   const executionStream = new ExecutionStream();
+  const approvals = createApprovalService({ store, credentials, priorityAgingMs: () => settings.value.priorityAgingMs, wake: () => dispatcher.wake(), clock, log: log.child({ component: 'approvals' }) });
   const runner = new Runner({
+    approvals: approvals.nodes,
     store,
     workflows,
     runNode: withFileReferences((task, options) => pool.run(task, options), store),
@@ -115,7 +124,7 @@ async function assemble(config: Config, log: Logger, clock: Clock, releaseLock: 
   });
   const owner = `${hostname()}:${process.pid}`;
   const dispatcher = new Dispatcher({
-    claim: (limit) => store.claim(limit, owner, config.leaseMs),
+    claim: wedgeableClaim(config.enableTestNodes, (limit) => store.claim(limit, owner, config.leaseMs, settings.value.maxConcurrentRunsPerWorkflow), log),
     run: (event, stopSignal) => runner.run(event, stopSignal),
     capacity: () => settings.value.maxConcurrentRunsGlobal,
     clock,
@@ -139,17 +148,24 @@ async function assemble(config: Config, log: Logger, clock: Clock, releaseLock: 
     return { ready: reasons.length === 0, reasons, checks };
   };
 
+  const backups = createBackupService({ dbPath: config.dbPath, dataDir: config.dataDir, store, clock, log: log.child({ component: 'backup' }) });
+  const retention = createRetentionScheduler({ store, dataDir: config.dataDir, clock, log: log.child({ component: 'retention' }) });
+  const enqueue = createEnqueuer({
+    store,
+    settings: () => settings.value,
+    wake: (runAt) => {
+      metrics.eventEnqueued();
+      if (runAt > clock.now()) dispatcher.wakeAt(runAt);
+      else dispatcher.wake();
+    },
+    refused: (request, reason) => metrics.eventRefused(reason, request.source),
+  });
+  // Triggers only enqueue, through the same function as the API: the dispatcher runs the work.
+  const triggers = createTriggers({ store, enqueue, settings: () => settings.value, clock, dataDir: config.dataDir, log: log.child({ component: 'triggers' }) });
   const app = createApp({
     store,
-    enqueue: createEnqueuer({
-      store,
-      settings: () => settings.value,
-      wake: (runAt) => {
-        metrics.eventEnqueued();
-        if (runAt > clock.now()) dispatcher.wakeAt(runAt);
-        else dispatcher.wake();
-      },
-    }),
+    enqueue,
+    triggers: triggers.control,
     metrics,
     metricsPublic: config.metricsPublic,
     executionStream,
@@ -167,6 +183,8 @@ async function assemble(config: Config, log: Logger, clock: Clock, releaseLock: 
     log: log.child({ component: 'api' }),
     reloadSettings: () => settings.reload(),
     credentials,
+    cleanup: (dryRun) => retention.runNow(dryRun),
+    backups,
   });
   const server = http.createServer(app.callback());
   server.keepAliveTimeout = 65_000;
@@ -176,16 +194,35 @@ async function assemble(config: Config, log: Logger, clock: Clock, releaseLock: 
   });
   const port = (server.address() as AddressInfo).port;
   dispatcher.start();
+  approvals.start();
+  await triggers.start();
+  retention.start();
+  backups.start();
   const firstDelayed = store.nextDueAt();
   if (firstDelayed !== null) dispatcher.wakeAt(firstDelayed);
   log.info('daemon ready', { host: config.host, port, dbPath: config.dbPath, workers: config.workers });
+  // systemd Type=notify: READY, STATUS, WATCHDOG (only while making progress), STOPPING.
+  const systemd = await startSystemdService({
+    env: config.systemd, pid: process.pid, isReady: () => readiness().ready, clock, log: log.child({ component: 'systemd' }),
+    status: () => ({ queueDepth: store.queueDepth().byStatus.pending, inFlight: dispatcher.inFlightCount, capacity: settings.value.maxConcurrentRunsGlobal }),
+    progress: { dispatcher, writerStats: () => store.writerStats(), isDraining: () => draining },
+    stallAfterMs: stallAfterMsFor(config.pollIntervalMs, config.writerMaxDelayMs),
+  });
 
   const drain = async (force: boolean): Promise<void> => {
     draining = true;
+    systemd.stopping();
+    // Triggers first: nothing new is enqueued while the daemon winds down.
+    await triggers.stop();
     log.info('draining', { inFlight: dispatcher.inFlightCount, graceMs: force ? 0 : config.shutdownGraceMs });
     server.close();
     server.closeIdleConnections();
     await dispatcher.stopClaiming();
+    approvals.stop();
+    // Retention stops at its next batch: it must not delay the drain nor write after the store closes.
+    await retention.stop();
+    // A backup being written is stopped and its partial file removed.
+    await backups.stop();
     const finished = force ? false : await dispatcher.waitForRuns(config.shutdownGraceMs);
     if (!finished) {
       log.warn('handing unfinished runs back to the queue', { inFlight: dispatcher.inFlightCount });
@@ -194,6 +231,7 @@ async function assemble(config: Config, log: Logger, clock: Clock, releaseLock: 
     server.closeAllConnections();
     clearInterval(settingsTimer);
     await pool.close();
+    await systemd.close();
     const writer = store.writerStats();
     await store.close();
     releaseLock();

@@ -7,8 +7,11 @@ import type { EngineSettings } from '../engine/engine-settings.js';
 import type { NodeCatalog } from '../engine/node-catalog.js';
 import type { FileLibrary } from '../files/file-library.js';
 import type { Logger } from '../log.js';
+import type { BackupResult } from '../maintenance/backup.js';
+import type { RetentionReport } from '../maintenance/retention.js';
 import type { Enqueue } from '../queue/enqueue.js';
 import type { Store } from '../store/store.js';
+import type { TriggerControl } from '../triggers/monitoring.js';
 
 /** Readiness as `/health/ready` reports it. */
 export interface Readiness {
@@ -49,4 +52,10 @@ export interface ApiDeps {
   metrics: { render(): Promise<string> };
   /** When true, /metrics needs no API key. */
   metricsPublic: boolean;
+  /** Monitoring (start/stop/status of a workflow's triggers) and webhook deliveries. */
+  triggers: TriggerControl;
+  /** Runs retention now (after any run in progress); `dryRun` only counts what is due. */
+  cleanup(dryRun: boolean): Promise<RetentionReport>;
+  /** Takes a backup of the database now; `keep` overrides the backup_keep setting. */
+  backups: { create(keep?: number): Promise<BackupResult> };
 }

@@ -24,6 +24,12 @@ import { fileRoutes } from './routes/files.js';
 import { templateRoutes } from './routes/templates.js';
 import { credentialRoutes } from './routes/credentials.js';
 import { openApiRoutes } from './routes/openapi.js';
+import { interactionRoutes } from './routes/interactions.js';
+import { unlessPublic } from './public-routes.js';
+import { adminBackupRoutes } from './routes/admin-backup.js';
+import { monitoringRoutes } from './routes/monitoring.js';
+import { webhookRoutes } from './routes/webhooks.js';
+import { adminCleanupRoutes } from './routes/admin-cleanup.js';
 
 // The API's version as the OpenAPI document states it.
 const apiVersion = '1.0.0';
@@ -36,16 +42,21 @@ export function createApp(deps: ApiDeps): Koa {
   app.use(securityHeaders);
   // Outside the error middleware: it records the final status and error body of every mutating request.
   app.use(auditTrail(deps.store, '/api/v1', deps.log));
+  app.use(auditTrail(deps.store, '/webhooks', deps.log));
   app.use(errorMiddleware(deps.log));
   const health = healthRoutes(deps);
   app.use(health.routes());
   const metrics = metricsRoutes(deps);
   app.use(metrics.routes());
+  // Webhooks carry no API key: a trigger's shared secret is their authentication.
+  const webhooks = webhookRoutes(deps);
+  app.use(webhooks.routes());
 
   const api = new Router({ prefix: '/api/v1' });
-  api.use(requireApiKey(deps.store, deps.clock));
-  api.use(requireRouteScope('/api/v1'));
-  for (const routes of [eventRoutes(deps), workflowRoutes(deps), templateRoutes(deps), executionRoutes(deps), executionControlRoutes(deps), executionStreamRoutes(deps), nodeRoutes(deps), queueRoutes(deps), fileRoutes(deps), credentialRoutes(deps), settingsRoutes(deps), apiKeyRoutes(deps), auditLogRoutes(deps), openApiRoutes(apiVersion)]) {
+  // Routes the table marks public (approval links, authorised by their token) skip key and scope.
+  api.use(unlessPublic(requireApiKey(deps.store, deps.clock)));
+  api.use(unlessPublic(requireRouteScope('/api/v1')));
+  for (const routes of [eventRoutes(deps), workflowRoutes(deps), monitoringRoutes(deps), templateRoutes(deps), executionRoutes(deps), executionControlRoutes(deps), executionStreamRoutes(deps), nodeRoutes(deps), queueRoutes(deps), fileRoutes(deps), credentialRoutes(deps), settingsRoutes(deps), apiKeyRoutes(deps), auditLogRoutes(deps), interactionRoutes(deps), adminCleanupRoutes(deps), adminBackupRoutes(deps), openApiRoutes(apiVersion)]) {
     api.use(routes.routes(), routes.allowedMethods({ throw: false }));
   }
   app.use(api.routes());

@@ -22,6 +22,7 @@ export function errorMiddleware(log: Logger): Koa.Middleware {
       const error = coerceError(thrown);
       if (error.status >= 500) log.error('request failed', { requestId: requestIdOf(ctx), method: ctx.method, path: ctx.path, code: error.code, error: String(error.cause ?? error) });
       ctx.status = error.status;
+      if (error.retryAfterSeconds !== undefined) ctx.set('Retry-After', String(error.retryAfterSeconds));
       ctx.body = {
         error: {
           code: error.code,

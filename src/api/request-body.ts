@@ -12,14 +12,23 @@ export async function readJsonBody(ctx: Koa.Context, limitBytes: number): Promis
   if (ctx.request.type !== 'application/json' && !ctx.request.type.endsWith('+json')) {
     throw new AppError('unsupported_media_type', 'the body must be application/json', { status: 415 });
   }
+  return parseJsonText((await readRawBody(ctx, limitBytes)).toString('utf8'));
+}
+
+/** Reads the body's bytes as they came (a webhook signature is over these), within `limitBytes` (413 beyond). */
+export async function readRawBody(ctx: Koa.Context, limitBytes: number): Promise<Buffer> {
+  const length = ctx.request.length;
   if (length !== undefined && length > limitBytes) throw await tooLarge(ctx, limitBytes);
-  let text: string;
   try {
-    text = await getRawBody(ctx.req, { length, limit: limitBytes, encoding: 'utf8' });
+    return await getRawBody(ctx.req, { length, limit: limitBytes });
   } catch (error) {
     if ((error as { type?: string }).type === 'entity.too.large') throw await tooLarge(ctx, limitBytes);
     throw new AppError('bad_body', 'the request body could not be read', { status: 400, cause: error });
   }
+}
+
+/** Parses a JSON body's text: blank reads as `{}`; malformed or too deeply nested is a 400. */
+export function parseJsonText(text: string): unknown {
   if (text.trim() === '') return {};
   let body: unknown;
   try {

@@ -8,6 +8,7 @@
 //   any other write (workflow CRUD, cancel, retry, …): admin
 //
 // A key may hold several scopes (e.g. `read,enqueue`); holding any one the route accepts is enough.
+// Routes the route table marks public (the approval links, authorised by their token) need no key at all.
 import type Koa from 'koa';
 import type { ApiKeyScope } from '../auth/api-keys.js';
 import { AppError } from '../errors.js';

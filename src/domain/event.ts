@@ -1,8 +1,11 @@
 // The event queue's vocabulary: statuses, what an enqueue asks for, and the claim order.
 import type { Json } from '../../workers/node-contract.js';
 
-/** Where an event is in its life. `pending` and `processing` are the active ones. */
-export type EventStatus = 'pending' | 'processing' | 'completed' | 'failed' | 'cancelled';
+/**
+ * Where an event is in its life. `pending` and `processing` are the active ones; `paused` waits for a
+ * person (email_approval): not claimable, no lease, until an answer or expiry puts it back to pending.
+ */
+export type EventStatus = 'pending' | 'processing' | 'paused' | 'completed' | 'failed' | 'cancelled';
 
 /** How an event entered the queue; becomes the execution's `execution_source`. */
 export type EventSource = 'api' | 'manual' | 'schedule' | 'webhook' | 'file_polling';

@@ -7,8 +7,8 @@ export type ExecutionStatus = 'pending' | 'running' | 'paused' | 'completed' | '
 /** Statuses an execution never leaves. */
 export const terminalExecutionStatuses: ReadonlySet<ExecutionStatus> = new Set(['completed', 'failed', 'cancelled']);
 
-/** Where a node is in one run. */
-export type NodeRunStatus = 'pending' | 'running' | 'completed' | 'failed' | 'skipped' | 'cancelled';
+/** Where a node is in one run; `waiting` is a node that paused the run for a person's answer. */
+export type NodeRunStatus = 'pending' | 'running' | 'waiting' | 'completed' | 'failed' | 'skipped' | 'cancelled';
 
 /** What `executions.node_results` keeps per node. */
 export interface NodeRunRecord {

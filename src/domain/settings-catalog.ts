@@ -7,6 +7,7 @@
 export const settingCategories = [
   'execution',
   'storage',
+  'backup',
   'security',
   'ai',
   'ui',
@@ -77,6 +78,15 @@ const storageSettings: SettingDefinition[] = [
   str('storage', 'upload_dir', 'uploads', true, 'upload folder, under the data folder; new uploads go to the value in force'),
   int('storage', 'upload_storage_days', 30, 1, 3650, true, 'uploads expire after this many days (range ours)'),
   int('storage', 'temp_file_max_age_hours', 1, 1, 720, true, 'temp files expire after this many hours (range ours)'),
+  int('storage', 'event_retention_days', 7, 1, 365, true, 'finished events older than this are deleted by retention (ours)'),
+  int('storage', 'audit_retention_days', 90, 1, 3650, true, 'audit_logs rows older than this are deleted by retention (ours)'),
+];
+
+// Ours, not in settings.md: the daemon's own backup schedule (`tav backup` and the admin route take backups on demand).
+const backupSettings: SettingDefinition[] = [
+  bool('backup', 'auto_backup', false, true, 'the daemon writes a backup every backup_interval_hours'),
+  int('backup', 'backup_interval_hours', 24, 1, 720, true, 'hours between scheduled backups (range ours)'),
+  int('backup', 'backup_keep', 7, 1, 365, true, 'backups kept in the backup folder; older ones are deleted (range ours)'),
 ];
 
 const securitySettings: SettingDefinition[] = [
@@ -125,6 +135,7 @@ const developerSettings: SettingDefinition[] = [
 export const settingsCatalog: readonly SettingDefinition[] = Object.freeze([
   ...executionSettings,
   ...storageSettings,
+  ...backupSettings,
   ...securitySettings,
   ...aiSettings,
   ...uiSettings,

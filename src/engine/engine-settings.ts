@@ -7,6 +7,10 @@ import type { BackoffPolicy } from '../domain/backoff.js';
 export interface EngineSettings {
   maxConcurrentNodes: number;
   maxConcurrentRunsGlobal: number;
+  /** `execution.max_concurrent_runs_per_workflow`: executions of one workflow processing at once. */
+  maxConcurrentRunsPerWorkflow: number;
+  /** `execution.max_queue_depth_per_workflow`: pending events of one workflow before enqueue is refused. */
+  maxQueueDepthPerWorkflow: number;
   defaultTimeoutMs: number;
   workflowTimeoutMs: number;
   httpTimeoutMs: number;
@@ -42,6 +46,8 @@ export interface AiProvider {
 export const defaultEngineSettings: EngineSettings = Object.freeze({
   maxConcurrentNodes: 5,
   maxConcurrentRunsGlobal: 8,
+  maxConcurrentRunsPerWorkflow: 20,
+  maxQueueDepthPerWorkflow: 200,
   defaultTimeoutMs: 300_000,
   workflowTimeoutMs: 1_800_000,
   httpTimeoutMs: 60_000,
@@ -67,6 +73,8 @@ export function engineSettingsFrom(table: Record<string, Record<string, Json>>):
   return Object.freeze({
     maxConcurrentNodes: num(execution.max_concurrent_nodes, d.maxConcurrentNodes),
     maxConcurrentRunsGlobal: num(execution.max_concurrent_runs_global, d.maxConcurrentRunsGlobal),
+    maxConcurrentRunsPerWorkflow: num(execution.max_concurrent_runs_per_workflow, d.maxConcurrentRunsPerWorkflow),
+    maxQueueDepthPerWorkflow: num(execution.max_queue_depth_per_workflow, d.maxQueueDepthPerWorkflow),
     defaultTimeoutMs: num(execution.default_timeout, d.defaultTimeoutMs / 1000) * 1000,
     workflowTimeoutMs: num(execution.workflow_timeout, d.workflowTimeoutMs / 1000) * 1000,
     httpTimeoutMs: num(execution.http_timeout, d.httpTimeoutMs / 1000) * 1000,

@@ -17,11 +17,20 @@ import { blockedBranches } from './routing.js';
 /** Runs one node task on the pool; never rejects. */
 export type RunNode = (task: NodeTask, options: { isolation: NodeIsolation; signal: AbortSignal }) => Promise<NodeResult>;
 
+/** A main-thread node's answer that the run must wait for a person: it holds nothing while it waits. */
+export interface PausedNodeResult {
+  paused: true;
+  durationMs: number;
+}
+
+/** What a main-thread node answers: a result, or that the run pauses (email_approval). */
+export type LocalNodeResult = NodeResult | PausedNodeResult;
+
 /** Node types run on the main thread because their effect is a write of ours (state) — see LocalNodes. */
 export interface LocalNodes {
   handles(nodeType: string): boolean;
   /** Runs the node and records its outcome in the same transaction as its effect. */
-  run(task: NodeTask, startedAtMs: number): Promise<NodeResult>;
+  run(task: NodeTask, startedAtMs: number): Promise<LocalNodeResult>;
 }
 
 /** Per-node retry policy; null turns retries off (`execution_config.retry_enabled: false`). */
@@ -54,7 +63,8 @@ export interface ExecutionRunInput {
 
 /** How the attempt ended. */
 export interface ExecutionRunOutcome {
-  status: 'completed' | 'failed' | 'aborted';
+  /** `paused`: a node waits for a person; the nodes already running finished, no others started. */
+  status: 'completed' | 'failed' | 'aborted' | 'paused';
   nodeResults: Record<string, NodeRunRecord>;
   finalOutputs: Record<string, PortValues>;
   /** The failure that ended the run (stop_on_error), or the first failure (continue_on_error). */
@@ -82,6 +92,7 @@ export class ExecutionRun {
   private readonly attempts: NodeAttemptsContext;
   private firstError: { nodeId: string; error: NodeError } | null = null;
   private stopped = false;
+  private paused = false;
   private finish!: () => void;
 
   constructor(
@@ -126,11 +137,16 @@ export class ExecutionRun {
   }
 
   private stop(): void {
+    this.halt();
+    // Running nodes come back quickly once aborted; the run ends when the last of them has.
+    this.abort.abort();
+  }
+
+  /** Starts no more nodes; the run ends once those running have finished (a pause lets them finish). */
+  private halt(): void {
     if (this.stopped) return;
     this.stopped = true;
     this.queue.clear();
-    this.abort.abort();
-    // Running nodes come back quickly once aborted; the run ends when the last of them has.
     void this.queue.onIdle().then(() => this.finish());
   }
 
@@ -158,7 +174,19 @@ export class ExecutionRun {
     const outcome = await runNodeAttempts(this.attempts, node, this.taskFor(node), before);
     if (outcome.kind === 'completed') this.complete(node, outcome.outputs, outcome.record);
     else if (outcome.kind === 'failed') this.fail(node, outcome.error, outcome.record);
+    else if (outcome.kind === 'paused') this.pause(node, outcome.record);
     else this.records[node.id] = { status: 'cancelled', attempts: outcome.attempt };
+  }
+
+  /**
+   * A node waits for a person: the run ends as `paused` once the nodes already running have finished
+   * (their results are kept); the resumed run re-runs only what did not finish, this node included.
+   */
+  private pause(node: GraphNode, record: NodeRunRecord): void {
+    this.records[node.id] = record;
+    this.paused = true;
+    this.store.saveProgress(this.input.executionId, this.input.sequential ? 'sequential' : 'parallel', this.records);
+    this.halt();
   }
 
   private taskFor(node: GraphNode): NodeTask {
@@ -336,7 +364,7 @@ export class ExecutionRun {
     const aborted = this.input.signal.aborted;
     const failed = this.firstError !== null && !this.input.continueOnError;
     return {
-      status: aborted && !failed ? 'aborted' : failed ? 'failed' : 'completed',
+      status: aborted && !failed ? 'aborted' : failed ? 'failed' : this.paused ? 'paused' : 'completed',
       nodeResults: this.records,
       finalOutputs,
       error: this.firstError?.error ?? null,

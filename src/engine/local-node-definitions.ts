@@ -1,10 +1,29 @@
-// Node types the engine runs on the main thread: loop control (it steers the walk) and state nodes
-// (their effect is a write of ours, made in the same transaction as the node's result, §7).
+// Node types the engine runs on the main thread: loop control (it steers the walk), state nodes
+// (their effect is a write of ours, made in the same transaction as the node's result, §7) and
+// email_approval (it pauses the run until a person answers, §8).
 import type { NodeDefinition } from '../../workers/node-contract.js';
 
 const trigger = { name: 'trigger' };
 const stateKey = { name: 'state_key', type: 'string', required: true } as const;
 const namespace = { name: 'namespace', type: 'string', default: 'default' } as const;
+
+/** The human-in-the-loop node (§8): runs on the main thread, because pausing is the engine's business. */
+export const approvalNodeDefinition: NodeDefinition = {
+  type: 'email_approval',
+  category: 'human',
+  description: 'Pauses the run until a person approves or rejects the draft (link token, optional SMTP mail); expiry resumes it as expired.',
+  inputs: [{ name: 'draft', required: true }, { name: 'smtp_config' }],
+  outputs: [{ name: 'result' }, { name: 'final_draft' }],
+  config: [
+    { name: 'timeout_hours', type: 'number', default: 6 },
+    { name: 'base_url', type: 'string' },
+    { name: 'send_notification', type: 'boolean', default: false },
+    { name: 'notification_email', type: 'string' },
+    { name: 'credential_id', type: 'any' },
+    { name: 'draft', type: 'any' },
+  ],
+  isolation: 'batched',
+};
 
 /** Definitions of the main-thread node types. */
 export const localNodeDefinitions: NodeDefinition[] = [
@@ -62,6 +81,7 @@ export const localNodeDefinitions: NodeDefinition[] = [
     config: [stateKey, namespace],
     isolation: 'batched',
   },
+  approvalNodeDefinition,
 ];
 
 /** The state node types. */

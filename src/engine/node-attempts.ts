@@ -6,7 +6,7 @@ import type { Clock } from '../domain/clock.js';
 import { isoAt } from '../domain/clock.js';
 import type { NodeRunRecord, PayloadLimits } from '../domain/execution.js';
 import type { ExecutionStore } from '../store/store.js';
-import type { LocalNodes, NodeRetryPolicy, RunNode } from './execution-run.js';
+import type { LocalNodeResult, LocalNodes, NodeRetryPolicy, RunNode } from './execution-run.js';
 import type { GraphNode } from './graph.js';
 import type { RunObserver } from '../domain/run-event.js';
 
@@ -14,6 +14,8 @@ import type { RunObserver } from '../domain/run-event.js';
 export type NodeAttemptsOutcome =
   | { kind: 'completed'; outputs: PortValues; record: NodeRunRecord }
   | { kind: 'failed'; error: NodeError; record: NodeRunRecord }
+  /** The node waits for a person's answer (a main-thread node); the run pauses. */
+  | { kind: 'paused'; record: NodeRunRecord }
   | { kind: 'aborted'; attempt: number };
 
 /** What the attempts of any node of one run share. */
@@ -42,7 +44,9 @@ export async function runNodeAttempts(context: NodeAttemptsContext, node: GraphN
     context.onAttemptStarted(node.id, { status: 'running', attempts: attempt, started_at: isoAt(startedAtMs) });
     context.store.recordNodeStarted(task.executionId, node.id, node.type, attempt);
     context.observer?.runEvent({ type: 'node_started', executionId: task.executionId, nodeId: node.id, nodeType: node.type, attempt });
-    const result = await runOnce(context, node, { ...task, attempt }, context.clock.now());
+    const answer = await runOnce(context, node, { ...task, attempt }, context.clock.now());
+    if ('paused' in answer) return { kind: 'paused', record: { status: 'waiting', attempts: attempt, started_at: isoAt(startedAtMs) } };
+    const result: NodeResult = answer;
     if (context.signal.aborted && !result.ok) return { kind: 'aborted', attempt };
     context.observer?.runEvent({
       type: 'node_finished',
@@ -65,7 +69,7 @@ export async function runNodeAttempts(context: NodeAttemptsContext, node: GraphN
   }
 }
 
-async function runOnce(context: NodeAttemptsContext, node: GraphNode, task: NodeTask, startedAtMs: number): Promise<NodeResult> {
+async function runOnce(context: NodeAttemptsContext, node: GraphNode, task: NodeTask, startedAtMs: number): Promise<LocalNodeResult> {
   // A local node records its own outcome, in the transaction of its effect.
   if (context.local?.handles(node.type)) return context.local.run(task, startedAtMs);
   const result = await context.runNode(task, { isolation: node.definition.isolation, signal: context.signal });

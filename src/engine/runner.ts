@@ -14,6 +14,9 @@ import type { WorkflowCache } from './workflow-cache.js';
 import { renderNodeConfig } from './node-config.js';
 import { stateNodes } from './state-nodes.js';
 import { withCredentials, type CredentialResolver } from './node-credentials.js';
+import type { PayloadLimits } from '../domain/execution.js';
+import type { LocalNodes } from './execution-run.js';
+import { combineLocalNodes } from './local-nodes.js';
 
 /** What the runner is built from. */
 export interface RunnerDeps {
@@ -33,6 +36,8 @@ export interface RunnerDeps {
   onRetryScheduled?: (runAt: number) => void;
   /** Opens the credential a node names by `credential_id`; without it such nodes run without one. */
   credentials?: CredentialResolver;
+  /** Main-thread handlers of email_approval for one run; without it the type is unknown to runs. */
+  approvals?: (workflowId: string, limits: PayloadLimits) => LocalNodes;
 }
 
 /** How an attempt ended, for the dispatcher and for tests. */
@@ -117,7 +122,7 @@ export class Runner {
         signal: abort.signal,
         renderConfig: (node, variables) => renderNodeConfig(node, variables, planned.graph, claimed.eventData, this.deps.clock.now(), settings.ai),
         observer: this.deps.observer,
-        local: stateNodes(this.deps.store, claimed.workflowId, { maxChars: settings.payloadMaxChars, inlineMaxBytes: settings.payloadInlineMaxBytes }),
+        local: this.localNodes(claimed.workflowId, { maxChars: settings.payloadMaxChars, inlineMaxBytes: settings.payloadInlineMaxBytes }),
       },
       this.runNode,
       this.deps.store,
@@ -141,7 +146,14 @@ export class Runner {
       return this.finish(claimed, 'failed', outcome.nodeResults, {}, this.failure(claimed, error, settings), error.message);
     }
     if (outcome.status === 'failed') return this.finishFailed(claimed, outcome, settings, planned.retryEnabled);
+    // Waiting for a person: the run ends here (no slot, no lease, no timeout) and resumes on the answer.
+    if (outcome.status === 'paused') return this.finish(claimed, 'paused', outcome.nodeResults, {}, { kind: 'paused' });
     return this.finish(claimed, 'completed', outcome.nodeResults, outcome.finalOutputs, { kind: 'completed' }, errorSummary(outcome));
+  }
+
+  private localNodes(workflowId: string, limits: PayloadLimits): LocalNodes {
+    const state = stateNodes(this.deps.store, workflowId, limits);
+    return this.deps.approvals ? combineLocalNodes([state, this.deps.approvals(workflowId, limits)]) : state;
   }
 
   private finishFailed(claimed: ClaimedEvent, outcome: ExecutionRunOutcome, settings: EngineSettings, retryEnabled: boolean): Promise<AttemptResult> {

@@ -3,6 +3,7 @@
 import type { ConfigType, NodeDefinition } from '../../workers/node-contract.js';
 import { isRecord, type WorkflowData } from '../domain/workflow.js';
 import { buildGraph, topologicalOrder, type GraphEdge } from './graph.js';
+import { triggerProblems } from '../triggers/trigger-validation.js';
 
 /** One thing wrong with a workflow, with where it is. */
 export interface WorkflowProblem {
@@ -43,6 +44,8 @@ export function validateWorkflow(data: WorkflowData, definitionOf: (type: string
       }
     }
   });
+  // Trigger configs must be armable (a cron croner reads, an interval above 0, a known time zone).
+  problems.push(...triggerProblems(data));
   if (problems.length === 0) problems.push(...cycleProblems(data, definitionOf));
   return problems;
 }

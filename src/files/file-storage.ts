@@ -25,7 +25,8 @@ export interface StoredFile {
 }
 
 const defaultUploadDir = 'uploads';
-const incomingDirName = '.incoming';
+/** The folder under the upload root where uploads arrive; retention ages out what is left there. */
+export const incomingDirName = '.incoming';
 
 /** Owns the upload folder. */
 export class FileStorage {

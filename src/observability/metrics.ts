@@ -16,6 +16,7 @@ export interface MetricsSources {
 export class Metrics implements RunObserver {
   readonly registry = new client.Registry();
   private readonly enqueued: client.Counter;
+  private readonly refused: client.Counter<'reason' | 'source'>;
   private readonly finished: client.Counter<'outcome'>;
   private readonly executionSeconds: client.Histogram<'status'>;
   private readonly nodeSeconds: client.Histogram<'node_type' | 'ok'>;
@@ -27,7 +28,13 @@ export class Metrics implements RunObserver {
     const registers = [this.registry];
     client.collectDefaultMetrics({ register: this.registry, prefix: 'tav_process_', eventLoopMonitoringPrecision: 10 });
     this.enqueued = new client.Counter({ name: 'tav_events_enqueued_total', help: 'Events accepted into the queue.', registers });
-    this.finished = new client.Counter({ name: 'tav_events_finished_total', help: 'Event attempts that ended, by outcome (completed, failed, retry, released).', labelNames: ['outcome'], registers });
+    this.refused = new client.Counter({
+      name: 'tav_events_refused_total',
+      help: 'Events refused at enqueue, by reason (queue_full) and source (api, manual, schedule, webhook, file_polling).',
+      labelNames: ['reason', 'source'],
+      registers,
+    });
+    this.finished = new client.Counter({ name: 'tav_events_finished_total', help: 'Event attempts that ended, by outcome (completed, failed, retry, released, paused).', labelNames: ['outcome'], registers });
     this.executionSeconds = new client.Histogram({
       name: 'tav_execution_duration_seconds',
       help: 'Duration of execution attempts, by final status.',
@@ -51,6 +58,11 @@ export class Metrics implements RunObserver {
   /** An event was accepted. */
   eventEnqueued(): void {
     this.enqueued.inc();
+  }
+
+  /** An event was refused at enqueue (for a trigger, a dropped event). */
+  eventRefused(reason: string, source: string): void {
+    this.refused.inc({ reason, source });
   }
 
   /** An attempt ended: its event outcome and its execution status and duration. */

@@ -5,7 +5,9 @@ import type { StateOperation } from '../domain/state-operation.js';
 import type { ClaimedEvent, EnqueueRequest, EventStatus, QueuedEvent } from '../domain/event.js';
 import type { ExecutionStatus, ExecutionView, NodeOutcomeRecord, NodeRunRecord, PayloadLimits } from '../domain/execution.js';
 import type { WorkflowData } from '../domain/workflow.js';
+import type { AnswerOutcome, InteractionAnswer, InteractionStatus, InteractionView, NewInteraction } from '../domain/interaction.js';
 import type { Actor, AuditStore, SettingChange, UserStore } from './access-store.js';
+import type { MonitoringStore } from './monitoring-store.js';
 
 /** The result of an enqueue: the event, and whether it is new or an earlier one with the same dedup key. */
 export interface EnqueueOutcome {
@@ -18,7 +20,9 @@ export type EventOutcome =
   | { kind: 'completed' }
   | { kind: 'retry'; runAt: number; error: string }
   | { kind: 'failed'; error: string }
-  | { kind: 'released' };
+  | { kind: 'released' }
+  /** Waits for a person's answer: not claimable, no lease, the attempt given back (email_approval). */
+  | { kind: 'paused' };
 
 /** The end of one attempt of a run: the execution's new state and the event's outcome, applied together. */
 export interface RunFinish {
@@ -53,9 +57,16 @@ export interface QueueDepth {
 
 /** The queue's storage. */
 export interface QueueStore {
-  enqueue(request: EnqueueRequest, sortKey: number): Promise<EnqueueOutcome>;
-  /** Claims up to `limit` due events, most urgent first, and creates (or reopens) their executions. */
-  claim(limit: number, owner: string, leaseMs: number): Promise<ClaimedEvent[]>;
+  /**
+   * Commits an event (or finds the live one with its dedup key). With `maxPending`, a new event of a
+   * workflow that already has that many pending ones is refused: rejects with AppError `queue_full` (429).
+   */
+  enqueue(request: EnqueueRequest, sortKey: number, maxPending?: number): Promise<EnqueueOutcome>;
+  /**
+   * Claims up to `limit` due events, most urgent first, at most `maxPerWorkflow` of one workflow
+   * processing at once (no per-workflow limit without it), and creates (or reopens) their executions.
+   */
+  claim(limit: number, owner: string, leaseMs: number, maxPerWorkflow?: number): Promise<ClaimedEvent[]>;
   /** Ends an attempt: execution row and event row change in one transaction. False if the lease was lost. */
   finishRun(finish: RunFinish): Promise<boolean>;
   /** Cancels a pending event; null when there is no such event, the event as it is otherwise. */
@@ -352,13 +363,42 @@ export interface FileStore {
   deleteFile(id: number): Promise<FileRecord | null>;
 }
 
+/** Filters for listing interactions (human in the loop). */
+export interface InteractionListFilter {
+  status?: InteractionStatus;
+  workflowId?: string;
+  executionId?: string;
+  limit: number;
+  /** Interactions with a row id below this one (pages go newest first). */
+  beforeId?: number;
+}
+
+/** Human-in-the-loop questions (email_interactions) and the pause/resume of their executions. */
+export interface InteractionStore {
+  /** The interaction an execution's node opened earlier (expired first when its time is up), or null. */
+  findApproval(executionId: string, nodeId: string): Promise<InteractionView | null>;
+  /** Opens an interaction (only the token's hash is stored). */
+  createInteraction(input: NewInteraction): Promise<InteractionView>;
+  /** Records an answer and resumes the paused execution in the same transaction. */
+  answerInteraction(answer: InteractionAnswer, sortKeyAt: (priority: number, runAt: number) => number): Promise<AnswerOutcome>;
+  /** Expires a pending interaction whose time is up and resumes its execution; false when not due. */
+  expireInteraction(interactionId: string, sortKeyAt: (priority: number, runAt: number) => number): Promise<boolean>;
+  /** Ids of pending interactions past their deadline. */
+  dueInteractionIds(limit: number): string[];
+  /** Epoch ms of the earliest pending deadline, or null. */
+  nextInteractionExpiry(): number | null;
+  /** The interaction when `tokenHash` matches its token, else null. */
+  getInteractionByToken(interactionId: string, tokenHash: string): InteractionView | null;
+  listInteractions(filter: InteractionListFilter): Array<{ cursor: number; interaction: InteractionView }>;
+}
+
 /** The whole storage port. */
-export interface Store extends QueueStore, ExecutionStore, WorkflowStore, ApiKeyStore, SettingsStore, CredentialStore, UserStore, AuditStore, FileStore {
+export interface Store extends QueueStore, ExecutionStore, WorkflowStore, ApiKeyStore, SettingsStore, CredentialStore, UserStore, AuditStore, FileStore, InteractionStore, MonitoringStore {
   /** True while writes are accepted. */
   readonly isWritable: boolean;
   /** Commits everything queued. */
   flush(): Promise<void>;
   close(): Promise<void>;
   /** Group-commit counters. */
-  writerStats(): { commits: number; operations: number; lastBatchSize: number; lastCommitMs: number };
+  writerStats(): { commits: number; operations: number; lastBatchSize: number; lastCommitMs: number; pending: number };
 }

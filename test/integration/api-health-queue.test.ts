@@ -55,7 +55,7 @@ describe('health, queue status and routing errors', function () {
 
     it('starts empty, with the capacity from settings and the pool size', async function () {
       const queue = expectOk(await daemon.request('GET', '/api/v1/queue'));
-      expect(queue.depth).to.deep.equal({ pending: 0, processing: 0, completed: 0, failed: 0, cancelled: 0 });
+      expect(queue.depth).to.deep.equal({ pending: 0, processing: 0, paused: 0, completed: 0, failed: 0, cancelled: 0 });
       expect(queue.pending_by_priority).to.deep.equal({ 1: 0, 2: 0, 3: 0, 4: 0, 5: 0 });
       expect(queue.oldest_pending_age_ms).to.equal(null);
       expect(queue.in_flight).to.equal(0);

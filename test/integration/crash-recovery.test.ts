@@ -24,7 +24,8 @@ describe('crash recovery', function () {
   }
 
   it('completes every accepted event exactly once after a SIGKILL mid-run and a restart', async function () {
-    const first = await startDaemon({ settings: { execution: { max_concurrent_runs_global: 8 } } });
+    // Every event waits in one workflow's queue at once: its depth limit must hold them all.
+    const first = await startDaemon({ settings: { execution: { max_concurrent_runs_global: 8, max_queue_depth_per_workflow: 10_000 } } });
     daemons.push(first);
     const workflowId = await createWorkflow(
       first,

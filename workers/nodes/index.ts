@@ -5,6 +5,8 @@ import { node as csvReader } from './csv-reader.js';
 import { node as csvWriter } from './csv-writer.js';
 import { node as decision } from './decision.js';
 import { node as delay } from './delay.js';
+import { node as emailComposer } from './email-composer.js';
+import { node as emailSender } from './email-sender.js';
 import { node as eventLogger } from './event-logger.js';
 import { node as testCrash } from './fixtures/test-crash.js';
 import { node as testEcho } from './fixtures/test-echo.js';
@@ -17,6 +19,9 @@ import { node as jsonParser } from './json-parser.js';
 import { node as largeLanguageModel } from './large-language-model.js';
 import { node as metricTracker } from './metric-tracker.js';
 import { node as or } from './or.js';
+import { node as filePollingTrigger } from './file-polling-trigger.js';
+import { node as scheduleTrigger } from './schedule-trigger.js';
+import { node as webhookTrigger } from './webhook-trigger.js';
 import { node as textDisplay } from './text-display.js';
 import { node as textInput } from './text-input.js';
 import { node as virtualTime } from './virtual-time.js';
@@ -37,6 +42,11 @@ export const builtinNodes: NodeModule[] = [
   csvReader,
   csvWriter,
   largeLanguageModel,
+  emailComposer,
+  emailSender,
+  scheduleTrigger,
+  webhookTrigger,
+  filePollingTrigger,
 ];
 
 /** One tiny node per failure mode (and two well-behaved helpers), for tests only. */

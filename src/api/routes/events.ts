@@ -26,7 +26,7 @@ const enqueueBody = z.strictObject({
 export type EnqueueBody = z.infer<typeof enqueueBody>;
 
 const listQuery = z.object({
-  status: z.enum(['pending', 'processing', 'completed', 'failed', 'cancelled']).optional(),
+  status: z.enum(['pending', 'processing', 'paused', 'completed', 'failed', 'cancelled']).optional(),
   workflow_id: z.string().min(1).max(64).optional(),
   limit: limitParam,
   cursor: cursorParam,

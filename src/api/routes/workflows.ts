@@ -93,6 +93,8 @@ export function workflowRoutes(deps: ApiDeps): Router {
     const workflow = await deps.store.updateWorkflow(ctx.params.id!, input);
     if (!workflow) throw notFound('workflow', ctx.params.id!);
     deps.invalidateWorkflow(workflow.id);
+    // A monitoring workflow's triggers follow its new definition before the answer.
+    await deps.triggers.workflowChanged(workflow.id);
     ctx.body = workflow;
   });
 
@@ -101,6 +103,7 @@ export function workflowRoutes(deps: ApiDeps): Router {
     if (result === 'missing') throw notFound('workflow', ctx.params.id!);
     if (result === 'busy') throw conflict('workflow_busy', 'the workflow has pending or running work; cancel it or let it finish first');
     deps.invalidateWorkflow(ctx.params.id!);
+    await deps.triggers.workflowChanged(ctx.params.id!);
     ctx.status = 204;
   });
 

@@ -7,8 +7,10 @@ import type { ClaimedEvent, EnqueueRequest, EventStatus, QueuedEvent } from '../
 import { isoAt } from '../../domain/clock.js';
 import { uuidv7 } from '../../domain/ids.js';
 import type { EventListFilter, QueueDepth, RunFinish } from '../store.js';
+import { countPendingOfWorkflow, selectClaimableIds } from './claim-sql.js';
 import { statement } from './connection.js';
 import { fromJsonColumn, toJsonColumn } from './json-columns.js';
+import { closeInteractionsOf, hasPendingInteraction } from './interaction-sql.js';
 
 const eventColumns = `id, workflow_id, event_type, event_data, priority, status, source, run_at, attempts, max_attempts,
   dedup_key, execution_id, error_message, lease_token, created_at, processed_at, finished_at`;
@@ -37,15 +39,27 @@ function toQueuedEvent(row: EventRow): QueuedEvent {
   };
 }
 
-/** Inserts an event, or returns the active event with the same dedup key. */
-export function insertEvent(db: Database.Database, request: EnqueueRequest, sortKey: number, nowMs: number): { event: QueuedEvent; created: boolean } {
+/**
+ * Inserts an event, or returns the active event with the same dedup key; refuses a new event (`full`)
+ * when its workflow already has `maxPending` pending events. Count and insert share the writer's
+ * transaction, so concurrent enqueues cannot overshoot the limit.
+ */
+export function insertEvent(
+  db: Database.Database,
+  request: EnqueueRequest,
+  sortKey: number,
+  nowMs: number,
+  maxPending = Number.POSITIVE_INFINITY,
+): { event: QueuedEvent; created: boolean } | { full: true } {
   if (request.dedupKey !== null) {
     const existing = statement(
       db,
-      `SELECT ${eventColumns} FROM event_queue WHERE workflow_id = ? AND dedup_key = ? AND status IN ('pending', 'processing')`,
+      `SELECT ${eventColumns} FROM event_queue WHERE workflow_id = ? AND dedup_key = ? AND status IN ('pending', 'processing', 'paused')`,
     ).get(request.workflowId, request.dedupKey) as EventRow | undefined;
     if (existing) return { event: toQueuedEvent(existing), created: false };
   }
+  // A dedup hit above is never refused: it adds nothing to the queue.
+  if (Number.isFinite(maxPending) && countPendingOfWorkflow(db, request.workflowId) >= maxPending) return { full: true };
   const row = statement(
     db,
     `INSERT INTO event_queue (workflow_id, event_type, event_data, priority, status, source, run_at, sort_key, attempts,
@@ -68,10 +82,13 @@ export function insertEvent(db: Database.Database, request: EnqueueRequest, sort
 }
 
 /**
- * Claims up to `limit` due events in claim order under one new lease, and gives each an execution:
- * a new one, or the one an earlier attempt left (so finished nodes can be reused).
+ * Claims up to `limit` due events in claim order under one new lease, at most `maxPerWorkflow` of one
+ * workflow processing at once (the rest stay pending), and gives each an execution: a new one, or the
+ * one an earlier attempt left (so finished nodes can be reused).
  */
-export function claimEvents(db: Database.Database, limit: number, owner: string, leaseMs: number, nowMs: number): ClaimedEvent[] {
+export function claimEvents(db: Database.Database, limit: number, owner: string, leaseMs: number, nowMs: number, maxPerWorkflow: number): ClaimedEvent[] {
+  const ids = selectClaimableIds(db, limit, maxPerWorkflow, nowMs);
+  if (ids.length === 0) return [];
   const leaseToken = randomUUID();
   const nowIso = isoAt(nowMs);
   const rows = statement(
@@ -79,10 +96,9 @@ export function claimEvents(db: Database.Database, limit: number, owner: string,
     `UPDATE event_queue
         SET status = 'processing', attempts = attempts + 1, lease_owner = @owner, lease_token = @leaseToken,
             lease_expires_at = @leaseExpiresAt, processed_at = @now, updated_at = @now
-      WHERE id IN (SELECT id FROM event_queue WHERE status = 'pending' AND run_at <= @nowMs
-                    ORDER BY sort_key, id LIMIT @limit)
+      WHERE id IN (SELECT value FROM json_each(@ids)) AND status = 'pending'
       RETURNING id, workflow_id, event_data, priority, attempts, max_attempts, execution_id, source, sort_key, created_at`,
-  ).all({ owner, leaseToken, leaseExpiresAt: nowMs + leaseMs, now: nowIso, nowMs, limit }) as EventRow[];
+  ).all({ owner, leaseToken, leaseExpiresAt: nowMs + leaseMs, now: nowIso, ids: JSON.stringify(ids) }) as EventRow[];
   rows.sort((a, b) => Number(a.sort_key) - Number(b.sort_key) || Number(a.id) - Number(b.id));
   return rows.map((row) => openExecution(db, row, leaseToken, nowIso));
 }
@@ -123,7 +139,11 @@ function openExecution(db: Database.Database, row: EventRow, leaseToken: string,
 /** Applies the end of an attempt to the execution and the event together. False if the lease was lost. */
 export function finishRun(db: Database.Database, finish: RunFinish, nowMs: number): boolean {
   const nowIso = isoAt(nowMs);
-  const outcome = finish.event;
+  // A run pauses only while a question is still open: one answered while the run wound down puts the
+  // event straight back in line (as a release does), so the answer is never lost.
+  const stillWaiting = finish.event.kind === 'paused' && hasPendingInteraction(db, finish.executionId);
+  const outcome: RunFinish['event'] = finish.event.kind === 'paused' && !stillWaiting ? { kind: 'released' } : finish.event;
+  if (finish.event.kind === 'paused') finish = { ...finish, executionStatus: stillWaiting ? 'paused' : 'pending' };
   let changed: number;
   if (outcome.kind === 'completed' || outcome.kind === 'failed') {
     changed = statement(
@@ -135,15 +155,17 @@ export function finishRun(db: Database.Database, finish: RunFinish, nowMs: numbe
   } else {
     // A retry waits for its backoff; a release (drain) gives the attempt back and keeps the event's
     // run_at and sort_key (a null @runAt), so it keeps its place in line, as a rescued orphan does.
+    // A pause gives the attempt back too, and waits unclaimable until an answer resumes it.
     changed = statement(
       db,
-      `UPDATE event_queue SET status = 'pending', run_at = COALESCE(@runAt, run_at), sort_key = sort_key + (COALESCE(@runAt, run_at) - run_at),
+      `UPDATE event_queue SET status = @status, run_at = COALESCE(@runAt, run_at), sort_key = sort_key + (COALESCE(@runAt, run_at) - run_at),
               attempts = attempts - @refund, error_message = @error, updated_at = @now,
               lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
         WHERE id = @id AND status = 'processing' AND lease_token = @leaseToken`,
     ).run({
+      status: outcome.kind === 'paused' ? 'paused' : 'pending',
       runAt: outcome.kind === 'retry' ? outcome.runAt : null,
-      refund: outcome.kind === 'released' ? 1 : 0,
+      refund: outcome.kind === 'released' || outcome.kind === 'paused' ? 1 : 0,
       error: outcome.kind === 'retry' ? outcome.error : null,
       now: nowIso,
       id: finish.eventId,
@@ -216,8 +238,9 @@ export function cancelExecution(db: Database.Database, executionId: string, nowM
     db,
     `UPDATE event_queue SET status = 'cancelled', finished_at = ?, updated_at = ?, error_message = 'execution cancelled',
             lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
-      WHERE execution_id = ? AND status IN ('pending', 'processing')`,
+      WHERE execution_id = ? AND status IN ('pending', 'processing', 'paused')`,
   ).run(nowIso, nowIso, executionId);
+  closeInteractionsOf(db, executionId, nowMs);
   return true;
 }
 
@@ -278,7 +301,7 @@ export function selectEvents(db: Database.Database, filter: EventListFilter): Qu
   return rows.map(toQueuedEvent);
 }
 
-const allStatuses: EventStatus[] = ['pending', 'processing', 'completed', 'failed', 'cancelled'];
+const allStatuses: EventStatus[] = ['pending', 'processing', 'paused', 'completed', 'failed', 'cancelled'];
 
 /** Depth by status and by priority, and the oldest pending event. */
 export function selectQueueDepth(db: Database.Database, nowMs: number): QueueDepth {

@@ -8,6 +8,7 @@ import type { EnqueueRequest } from '../../domain/event.js';
 import type { NodeOutcomeRecord, NodeRunRecord, PayloadLimits } from '../../domain/execution.js';
 import type { Json, NodeResult } from '../../../workers/node-contract.js';
 import type { Logger } from '../../log.js';
+import { queueFull } from '../../errors.js';
 import type { CredentialChanges, CredentialInput } from '../store.js';
 import type { EventListFilter, ExecutionListFilter, RunFinish, Store, WorkflowInput } from '../store.js';
 import type { WorkflowListFilter } from '../store.js';
@@ -22,8 +23,14 @@ import * as queue from './event-queue-sql.js';
 import * as executions from './execution-sql.js';
 import * as workflows from './workflow-sql.js';
 import * as files from './file-sql.js';
+import * as interactions from './interaction-sql.js';
+import type { InteractionAnswer, NewInteraction } from '../../domain/interaction.js';
+import type { InteractionListFilter } from '../store.js';
 import type { FileInput, FileListFilter } from '../store.js';
 import { Writer } from './writer.js';
+import * as monitoring from './monitoring-sql.js';
+import type { TriggerState } from '../monitoring-store.js';
+import { SqliteRetention } from './sqlite-retention.js';
 import { applyStateOperation } from './state-sql.js';
 import { StateOperationError, type StateOperation } from '../../domain/state-operation.js';
 
@@ -71,6 +78,11 @@ export class SqliteStore implements Store {
     return this.writer.flush();
   }
 
+  /** Retention's finders (read connection) and batched deletes (through the writer). */
+  retention(): SqliteRetention {
+    return new SqliteRetention(this.readDb, (apply) => this.writer.write(apply), this.resultsDir);
+  }
+
   async close(): Promise<void> {
     await this.writer.close();
     this.writeDb.pragma('wal_checkpoint(TRUNCATE)');
@@ -80,12 +92,15 @@ export class SqliteStore implements Store {
 
   // --- queue ---
 
-  enqueue(request: EnqueueRequest, sortKey: number) {
-    return this.writer.write((db) => queue.insertEvent(db, request, sortKey, this.clock.now()));
+  async enqueue(request: EnqueueRequest, sortKey: number, maxPending?: number) {
+    // The refusal is a value inside the transaction (a throw would fail the whole group commit).
+    const outcome = await this.writer.write((db) => queue.insertEvent(db, request, sortKey, this.clock.now(), maxPending));
+    if ('full' in outcome) throw queueFull(maxPending ?? 0);
+    return outcome;
   }
 
-  claim(limit: number, owner: string, leaseMs: number) {
-    return this.writer.write((db) => queue.claimEvents(db, limit, owner, leaseMs, this.clock.now()));
+  claim(limit: number, owner: string, leaseMs: number, maxPerWorkflow = Number.POSITIVE_INFINITY) {
+    return this.writer.write((db) => queue.claimEvents(db, limit, owner, leaseMs, this.clock.now(), maxPerWorkflow));
   }
 
   finishRun(finish: RunFinish) {
@@ -228,6 +243,32 @@ export class SqliteStore implements Store {
     return workflows.countWorkflows(this.readDb, filter);
   }
 
+  // --- monitoring and trigger state ---
+
+  startMonitoring(workflowId: string) {
+    return this.writer.write((db) => monitoring.startMonitoring(db, workflowId, this.clock.now()));
+  }
+
+  stopMonitoring(workflowId: string) {
+    return this.writer.write((db) => monitoring.stopMonitoring(db, workflowId, this.clock.now()));
+  }
+
+  getMonitoring(workflowId: string) {
+    return monitoring.selectMonitoring(this.readDb, workflowId);
+  }
+
+  listMonitoringWorkflowIds() {
+    return monitoring.selectMonitoringWorkflowIds(this.readDb);
+  }
+
+  triggerStates(workflowId: string) {
+    return monitoring.selectTriggerStates(this.readDb, workflowId);
+  }
+
+  saveTriggerState(workflowId: string, nodeId: string, state: TriggerState) {
+    return this.writer.write((db) => monitoring.upsertTriggerState(db, workflowId, nodeId, state, this.clock.now()));
+  }
+
   // --- api keys and settings ---
 
   createApiKey(input: { userId: number; name: string; keyPrefix: string; keyHash: string; scopes: string[]; expiresAt: string | null }) {
@@ -355,6 +396,40 @@ export class SqliteStore implements Store {
 
   deleteFile(id: number) {
     return this.writer.write((db) => files.deleteFile(db, id));
+  }
+
+  // --- interactions (human in the loop) ---
+
+  findApproval(executionId: string, nodeId: string) {
+    return this.writer.write((db) => interactions.selectApproval(db, executionId, nodeId, this.clock.now()));
+  }
+
+  createInteraction(input: NewInteraction) {
+    return this.writer.write((db) => interactions.insertInteraction(db, input, this.clock.now()));
+  }
+
+  answerInteraction(answer: InteractionAnswer, sortKeyAt: (priority: number, runAt: number) => number) {
+    return this.writer.write((db) => interactions.answerInteraction(db, answer, this.clock.now(), sortKeyAt));
+  }
+
+  expireInteraction(interactionId: string, sortKeyAt: (priority: number, runAt: number) => number) {
+    return this.writer.write((db) => interactions.expireInteraction(db, interactionId, this.clock.now(), sortKeyAt));
+  }
+
+  dueInteractionIds(limit: number) {
+    return interactions.selectDueInteractionIds(this.readDb, this.clock.now(), limit);
+  }
+
+  nextInteractionExpiry() {
+    return interactions.selectNextExpiry(this.readDb);
+  }
+
+  getInteractionByToken(interactionId: string, tokenHash: string) {
+    return interactions.selectInteractionByToken(this.readDb, interactionId, tokenHash);
+  }
+
+  listInteractions(filter: InteractionListFilter) {
+    return interactions.selectInteractions(this.readDb, filter);
   }
 
   /** A write nobody awaits (its order in the writer queue is what matters); a failure is logged, never lost silently. */

@@ -29,6 +29,8 @@ export interface WriterStats {
   operations: number;
   lastBatchSize: number;
   lastCommitMs: number;
+  /** Writes queued and not yet committed; the watchdog reads it with `commits` to spot a stuck writer. */
+  pending: number;
 }
 
 /** Queues writes and commits them in groups; each caller is answered once its write is durable. */
@@ -38,7 +40,7 @@ export class Writer {
   private scheduled = false;
   private closed = false;
   private idleWaiters: Array<() => void> = [];
-  readonly stats: WriterStats = { commits: 0, operations: 0, lastBatchSize: 0, lastCommitMs: 0 };
+  readonly stats: WriterStats = { commits: 0, operations: 0, lastBatchSize: 0, lastCommitMs: 0, pending: 0 };
 
   constructor(
     private readonly db: Database.Database,
@@ -50,6 +52,7 @@ export class Writer {
     if (this.closed) return Promise.reject(new Error('writer is closed'));
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ apply, resolve: resolve as (value: unknown) => void, reject });
+      this.stats.pending = this.queue.length + this.latest.size;
       this.schedule();
     });
   }
@@ -62,6 +65,7 @@ export class Writer {
   writeLatest(key: string, apply: WriteOperation<unknown>): void {
     if (this.closed) return;
     this.latest.set(key, apply);
+    this.stats.pending = this.queue.length + this.latest.size;
     this.schedule();
   }
 
@@ -99,6 +103,7 @@ export class Writer {
       if (this.queue.length === 0) this.latest.clear();
       this.commitBatch(batch, latest);
     }
+    this.stats.pending = 0;
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     for (const wake of waiters) wake();
