@@ -12,6 +12,8 @@ declare module 'autocannon' {
     headers?: Record<string, string>;
     body?: string;
     timeout?: number;
+    /** Requests each connection cycles through, in order, instead of one fixed request. */
+    requests?: Array<{ method?: string; path?: string; headers?: Record<string, string>; body?: string }>;
   }
 
   /** hdr-histogram-percentiles-obj summary. */

@@ -14,7 +14,9 @@ import type { BenchWorkflow } from './workflows.js';
 /** What a scenario body gets. */
 export interface Session {
   daemon: BenchDaemon;
+  /** The first of `workflowIds`. */
   workflowId: string;
+  workflowIds: string[];
 }
 
 /** What a session reports besides the scenario's own result. */
@@ -39,20 +41,30 @@ function makeBenchDataDir(label: string): string {
   return fs.mkdtempSync(path.join(base, `${label}-`));
 }
 
-/** Runs `body` against a fresh daemon whose database holds `workflow` and `preloadEvents` pending events. */
-export async function withDaemon<T extends { problems: string[] }>(cliPath: string, label: string, workflow: BenchWorkflow, preloadEvents: number, body: (session: Session) => Promise<T>): Promise<SessionOutcome<T>> {
+/**
+ * Runs `body` against a fresh daemon whose database holds `workflowCount` copies of `workflow` and
+ * `preloadEvents` pending events dealt over them.
+ */
+export async function withDaemon<T extends { problems: string[] }>(
+  cliPath: string,
+  label: string,
+  workflow: BenchWorkflow,
+  preloadEvents: number,
+  body: (session: Session) => Promise<T>,
+  workflowCount = 1,
+): Promise<SessionOutcome<T>> {
   const dataDir = makeBenchDataDir(label);
   let keep = true;
   try {
     await prepareDatabase(dataDir, benchSettings);
-    const workflowId = preloadWorkflowAndEvents(`${dataDir}/tav_engine.db`, workflow, preloadEvents);
+    const workflowIds = preloadWorkflowAndEvents(`${dataDir}/tav_engine.db`, workflow, preloadEvents, workflowCount);
     const daemon = await startBenchDaemon(cliPath, dataDir);
     let measured: { result: T; peakRssMb: number; foreignCores: number; daemonCores: number };
     let exitCode: number | null;
     try {
       const cpuBefore = snapshotCpu([daemon.pid]);
       const daemonTicksBefore = processTicks(daemon.pid);
-      const result = await body({ daemon, workflowId });
+      const result = await body({ daemon, workflowId: workflowIds[0]!, workflowIds });
       // Read before stopping: the high-water mark and the CPU counters die with the process.
       const cpuAfter = snapshotCpu([daemon.pid]);
       measured = {

@@ -19,8 +19,8 @@ export interface DrainResult {
   problems: string[];
 }
 
-/** Runs one drain of `events` pre-enqueued events of `workflow` on the daemon at `cliPath`. */
-export async function runDrain(cliPath: string, label: string, workflow: BenchWorkflow, events: number): Promise<SessionOutcome<DrainResult>> {
+/** Runs one drain of `events` pre-enqueued events dealt over `workflowCount` copies of `workflow`. */
+export async function runDrain(cliPath: string, label: string, workflow: BenchWorkflow, events: number, workflowCount: number): Promise<SessionOutcome<DrainResult>> {
   return withDaemon(cliPath, label, workflow, events, async ({ daemon }) => {
     const probe = new QueueProbe(daemon.dbPath);
     try {
@@ -51,5 +51,5 @@ export async function runDrain(cliPath: string, label: string, workflow: BenchWo
     } finally {
       probe.close();
     }
-  });
+  }, workflowCount);
 }

@@ -25,12 +25,16 @@ export interface HttpResult {
   problems: string[];
 }
 
+// Events are spread over this many workflows: one workflow may hold at most 10,000 pending events
+// (max_queue_depth_per_workflow's ceiling), and a 10 s load at the target rate sends more than that.
+export const workflowCount = 16;
+
 /**
  * Runs one load of `durationS` seconds with `connections` keep-alive clients. With `ingestOnly` the
  * events are delayed by an hour, so the daemon only accepts and commits them (the ingestion path alone).
  */
 export async function runHttpEnqueue(cliPath: string, durationS: number, connections: number, ingestOnly = false): Promise<SessionOutcome<HttpResult>> {
-  return withDaemon(cliPath, 'http', oneNodeWorkflow(), 0, async ({ daemon, workflowId }) => {
+  return withDaemon(cliPath, 'http', oneNodeWorkflow(), 0, async ({ daemon, workflowIds }) => {
     const result = await autocannon({
       url: `${daemon.baseUrl}/api/v1/events`,
       method: 'POST',
@@ -38,7 +42,11 @@ export async function runHttpEnqueue(cliPath: string, durationS: number, connect
       pipelining: 1,
       duration: durationS,
       headers: { authorization: `Bearer ${daemon.key}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ workflow_id: workflowId, event_type: 'bench', event_data: { order: 42, sku: 'A-1' }, ...(ingestOnly ? { delay_ms: 3_600_000 } : {}) }),
+      // Each connection cycles through these, so the load spreads evenly over the workflows.
+      requests: workflowIds.map((id) => ({
+        method: 'POST' as const,
+        body: JSON.stringify({ workflow_id: id, event_type: 'bench', event_data: { order: 42, sku: 'A-1' }, ...(ingestOnly ? { delay_ms: 3_600_000 } : {}) }),
+      })),
     });
     // Requests cut off when the run ended may still commit; let them land before counting rows.
     await new Promise((resolve) => setTimeout(resolve, 250));
@@ -73,5 +81,5 @@ export async function runHttpEnqueue(cliPath: string, durationS: number, connect
     } finally {
       probe.close();
     }
-  });
+  }, workflowCount);
 }

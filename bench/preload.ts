@@ -15,11 +15,12 @@ const priorityAgingMs = 60_000;
 const maxAttempts = 3;
 
 /**
- * Inserts the workflow through the daemon's own SQL (after the same normalisation and validation
- * the API applies, so a wrong port name fails here, not as 20,000 failed events) and `eventCount`
- * pending events in one transaction, with the columns `insertEvent` writes. Returns the workflow id.
+ * Inserts `workflowCount` copies of the workflow through the daemon's own SQL (after the same
+ * normalisation and validation the API applies, so a wrong port name fails here, not as 20,000 failed
+ * events) and `eventCount` pending events in one transaction, with the columns `insertEvent` writes.
+ * Returns the workflow ids.
  */
-export function preloadWorkflowAndEvents(dbPath: string, workflow: BenchWorkflow, eventCount: number): string {
+export function preloadWorkflowAndEvents(dbPath: string, workflow: BenchWorkflow, eventCount: number, workflowCount = 1): string[] {
   const data = normalizeWorkflowData({ nodes: workflow.nodes, connections: workflow.connections });
   const catalog = builtinCatalog(false);
   const problems = validateWorkflow(data, (type) => catalog.get(type));
@@ -27,13 +28,13 @@ export function preloadWorkflowAndEvents(dbPath: string, workflow: BenchWorkflow
   const db = new Database(dbPath);
   try {
     db.pragma('foreign_keys = ON');
-    const workflowId = randomUUID();
+    const workflowIds = Array.from({ length: workflowCount }, () => randomUUID());
     const nowMs = Date.now();
-    insertWorkflow(
+    for (const [index, workflowId] of workflowIds.entries()) insertWorkflow(
       db,
       workflowId,
       {
-        name: workflow.name,
+        name: workflowCount === 1 ? workflow.name : `${workflow.name} ${index + 1}`,
         description: null,
         version: '1.0.0',
         workflow_data: { ...data, name: workflow.name },
@@ -46,14 +47,15 @@ export function preloadWorkflowAndEvents(dbPath: string, workflow: BenchWorkflow
       },
       nowMs,
     );
-    insertPendingEvents(db, workflowId, eventCount, nowMs);
-    return workflowId;
+    insertPendingEvents(db, workflowIds, eventCount, nowMs);
+    return workflowIds;
   } finally {
     db.close();
   }
 }
 
-function insertPendingEvents(db: Database.Database, workflowId: string, count: number, nowMs: number): void {
+/** Inserts `count` due events, dealt round-robin over `workflowIds` so the claim order mixes them. */
+function insertPendingEvents(db: Database.Database, workflowIds: string[], count: number, nowMs: number): void {
   const insert = db.prepare(
     `INSERT INTO event_queue (workflow_id, event_type, event_data, priority, status, source, run_at, sort_key, attempts,
        max_attempts, dedup_key, created_at, updated_at)
@@ -63,7 +65,7 @@ function insertPendingEvents(db: Database.Database, workflowId: string, count: n
   const sortKey = claimSortKey(defaultPriority, nowMs, priorityAgingMs);
   db.transaction(() => {
     for (let i = 0; i < count; i += 1) {
-      insert.run(workflowId, JSON.stringify({ n: i }), defaultPriority, nowMs, sortKey, maxAttempts, nowIso, nowIso);
+      insert.run(workflowIds[i % workflowIds.length], JSON.stringify({ n: i }), defaultPriority, nowMs, sortKey, maxAttempts, nowIso, nowIso);
     }
   })();
 }
