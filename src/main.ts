@@ -92,7 +92,8 @@ async function assemble(config: Config, log: Logger, clock: Clock, releaseLock: 
     onCommit: (size, ms) => metrics.committed(size, ms),
   });
   const rescued = await store.rescueOrphans();
-  if (rescued > 0) log.info('events left processing by a previous process returned to the queue', { rescued });
+  if (rescued.requeued > 0) log.info('events left processing by a previous process returned to the queue', { rescued: rescued.requeued });
+  if (rescued.failed > 0) log.error('events failed: the daemon stopped during every attempt of each', { failed: rescued.failed });
   await ensureAdminKey(store, config.adminKeyFile, log);
   const credentials = openCredentialVault(keyring, store, clock, log.child({ component: 'credentials' }));
 

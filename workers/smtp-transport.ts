@@ -1,7 +1,6 @@
 // Sending one mail over SMTP (nodemailer), shared by email_sender (a pool node) and email_approval's
 // notification (main thread). Settings come from a credential of type `smtp`; failures become
 // NodeFailure with a stable code, retryable when another attempt may get through.
-import nodemailer from 'nodemailer';
 import { NodeFailure, type Json } from './node-contract.js';
 
 /** Where and as whom to send, read from an `smtp` credential's fields. */
@@ -66,6 +65,8 @@ export function readSmtpSettings(fields: Record<string, Json>): SmtpSettings {
 export async function sendOverSmtp(settings: SmtpSettings, mail: OutgoingMail, signal?: AbortSignal): Promise<SentMail> {
   const from = mail.from ?? settings.from ?? settings.username;
   if (!from) throw new NodeFailure('invalid_config', 'no sender: give "from" in the mail or in the SMTP credential', false);
+  // Loaded on first use: every worker thread imports the node catalogue, and most never send mail.
+  const { default: nodemailer } = await import('nodemailer');
   const transport = nodemailer.createTransport({
     host: settings.host,
     port: settings.port,

@@ -14,7 +14,10 @@ export class CompletionWaiter {
     for (const listener of listeners) listener(status);
   }
 
-  /** Resolves with the final status, or null when `timeoutMs` passes first. Retries are waited through. */
+  /**
+   * Resolves with the final status, or null when `timeoutMs` passes first. Retries are waited through;
+   * a pause ends the wait too, since the run now waits for a person, not for the daemon.
+   */
   wait(eventId: number, timeoutMs: number): Promise<ExecutionStatus | null> {
     return new Promise((resolve) => {
       const listeners = this.listeners.get(eventId) ?? new Set<Listener>();
@@ -26,7 +29,7 @@ export class CompletionWaiter {
         resolve(status);
       };
       const listener: Listener = (status) => {
-        if (status === 'completed' || status === 'failed' || status === 'cancelled') done(status);
+        if (status === 'completed' || status === 'failed' || status === 'cancelled' || status === 'paused') done(status);
       };
       const timer = setTimeout(() => done(null), timeoutMs);
       listeners.add(listener);

@@ -75,8 +75,8 @@ export interface QueueStore {
   cancelExecution(executionId: string): Promise<{ execution: ExecutionView; changed: boolean } | null>;
   /** Puts a failed or cancelled execution's event back in the queue, keeping what finished nodes recorded. */
   requeueExecution(executionId: string, sortKeyAt: (priority: number, runAt: number) => number): Promise<boolean>;
-  /** Returns events left `processing` by a dead process to `pending` without consuming an attempt. */
-  rescueOrphans(): Promise<number>;
+  /** Returns events left `processing` by a dead process to `pending` without consuming an attempt; fails those orphaned for the max_attempts-th time. */
+  rescueOrphans(): Promise<{ requeued: number; failed: number }>;
   getEvent(id: number): QueuedEvent | null;
   listEvents(filter: EventListFilter): QueuedEvent[];
   queueDepth(): QueueDepth;

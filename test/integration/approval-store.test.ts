@@ -1,14 +1,12 @@
 // The pause/resume transitions of the queue on a real SQLite file (no daemon): a paused event is not
 // claimable and keeps its attempt; an answer puts it back in line; an answer that lands while the run
 // is still winding down is not lost (the run's pause turns into a requeue).
-import path from 'node:path';
 import { expect } from 'chai';
 import { claimSortKey } from '../../src/domain/event.js';
 import { hashInteractionToken, newInteractionToken } from '../../src/domain/interaction.js';
-import { createLogger } from '../../src/log.js';
-import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import type { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { removeIfAllPassed } from '../helpers/api-assertions.js';
-import { makeDataDir, prepareDatabase } from '../helpers/daemon.js';
+import { createBareWorkflow, openTestStore } from '../helpers/store-fixture.js';
 
 const sortKeyAt = (priority: number, runAt: number) => claimSortKey(priority, runAt, 60_000);
 
@@ -17,21 +15,8 @@ describe('approval pause and resume in the store', function () {
   let store: SqliteStore;
 
   before(async function () {
-    dataDir = makeDataDir('approval-store');
-    await prepareDatabase(dataDir);
-    store = new SqliteStore({ dbPath: path.join(dataDir, 'tav_engine.db'), synchronous: 'NORMAL', writerMaxBatch: 100, writerMaxDelayMs: 0, clock: { now: () => Date.now() }, log: createLogger('error', { silent: true }) });
-    await store.createWorkflow('wf', {
-      name: 'approval',
-      description: null,
-      version: '1',
-      workflow_data: { nodes: [], connections: [] },
-      tags: [],
-      execution_config: {},
-      is_active: true,
-      is_template: false,
-      template_category: null,
-      author_id: null,
-    });
+    ({ store, dataDir } = await openTestStore('approval-store'));
+    await createBareWorkflow(store, 'wf', 'approval');
   });
 
   after(async function () {

@@ -3,14 +3,12 @@
 // the ones in the same batch, keeps claim order across workflows, and never lets a saturated
 // workflow's backlog hide another workflow's events; an enqueue past max_queue_depth_per_workflow
 // pending events is refused with queue_full, a dedup hit is not.
-import path from 'node:path';
 import { expect } from 'chai';
 import { claimSortKey, type ClaimedEvent, type EnqueueRequest } from '../../src/domain/event.js';
 import { newInteractionToken } from '../../src/domain/interaction.js';
 import { AppError } from '../../src/errors.js';
-import { createLogger } from '../../src/log.js';
-import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import { makeDataDir, prepareDatabase } from '../helpers/daemon.js';
+import type { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { createBareWorkflow, openTestStore } from '../helpers/store-fixture.js';
 import { removeIfPassed } from '../helpers/queue-runs.js';
 
 const agingMs = 60_000;
@@ -21,25 +19,9 @@ describe('per-workflow limits in the store', function () {
   let clockMs: number;
 
   beforeEach(async function () {
-    dataDir = makeDataDir('claim-limits');
-    await prepareDatabase(dataDir);
     clockMs = Date.now();
-    const clock = { now: () => clockMs };
-    store = new SqliteStore({ dbPath: path.join(dataDir, 'tav_engine.db'), synchronous: 'NORMAL', writerMaxBatch: 1000, writerMaxDelayMs: 0, clock, log: createLogger('error', { silent: true }) });
-    for (const id of ['wf-x', 'wf-y', 'wf-z']) {
-      await store.createWorkflow(id, {
-        name: id,
-        description: null,
-        version: '1',
-        workflow_data: { nodes: [], connections: [] },
-        tags: [],
-        execution_config: {},
-        is_active: true,
-        is_template: false,
-        template_category: null,
-        author_id: null,
-      });
-    }
+    ({ store, dataDir } = await openTestStore('claim-limits', { now: () => clockMs }));
+    for (const id of ['wf-x', 'wf-y', 'wf-z']) await createBareWorkflow(store, id);
   });
 
   afterEach(async function () {

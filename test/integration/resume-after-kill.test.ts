@@ -61,4 +61,26 @@ describe('resume after SIGKILL', function () {
     expect(nodeEvents(logs, 'slow'), 'the unfinished node runs again').to.deep.equal(['node_started', 'node_started', 'node_completed']);
     expect(nodeEvents(logs, 'b')).to.deep.equal(['node_started', 'node_completed']);
   });
+
+  it('fails an event that was running each time its daemon died, instead of crash-looping on it', async function () {
+    let daemon = await startDaemon();
+    daemons.push(daemon);
+    const workflowId = await createWorkflow(daemon, workflowBody('slow', [node('slow', 'test_slow', { ms: 60_000 })]));
+    const { id: eventId } = await enqueue(daemon, workflowId, { max_attempts: 2 });
+    const startsOfSlow = async (d: TestDaemon, executionId: string) => nodeEvents(await executionLogs(d, executionId), 'slow').filter((e) => e === 'node_started').length;
+    const executionId = await waitForNodeStarted(daemon, eventId, 'slow');
+    for (let death = 1; death <= 2; death++) {
+      expect(await daemon.stop('SIGKILL')).to.equal(null);
+      daemon = await startDaemon({ dataDir: daemon.dataDir });
+      daemons.push(daemon);
+      const current = daemon;
+      if (death === 1) await waitFor(async () => (await startsOfSlow(current, executionId)) === 2, 'the rescued event to run again');
+    }
+    // The second death was its max_attempts-th: the start fails it rather than run it a third time.
+    const event = await waitForEventEnd(daemon, eventId, 5_000);
+    expect(event.status).to.equal('failed');
+    expect(event.error_message).to.match(/daemon stopped during every attempt/);
+    expect((await getExecution(daemon, executionId)).status).to.equal('failed');
+    expect(await startsOfSlow(daemon, executionId)).to.equal(2);
+  });
 });

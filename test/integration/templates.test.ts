@@ -12,6 +12,7 @@ import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { createWorkflow, expectError, expectOk, removeIfAllPassed } from '../helpers/api-assertions.js';
 import { startLoopbackServer, type LoopbackServer } from '../helpers/loopback-server.js';
 import { oneNode } from '../helpers/workflows.js';
+import { waitForExecution } from '../helpers/workflow-runs.js';
 
 const shipped = readTemplateFiles();
 
@@ -188,19 +189,22 @@ describe('workflow templates', function () {
       expect(execution.final_outputs.log.logged.message).to.equal(`wrote 2 rows to ${result.path}`);
     });
 
-    it('takes the approve branch for approved=true and the reject branch otherwise, rejoining in the summary (approval review)', async function () {
+    it('pauses for a reviewer, then takes the approve or the reject branch on the answer, rejoining in the summary (approval review)', async function () {
       const workflow = await instantiate(approval.id);
-      const cases: Array<[unknown, string, string, string]> = [
-        [true, 'approved: new laptop', 'approve', 'reject'],
-        [false, 'rejected: new laptop', 'reject', 'approve'],
-        [undefined, 'rejected: new laptop', 'reject', 'approve'],
-      ];
-      for (const [approved, summary, taken, skipped] of cases) {
-        const execution = await execute(workflow.id, { request: 'new laptop', approved });
+      for (const [action, summary, taken, skipped] of [
+        ['approve', 'approved: new laptop', 'approve', 'reject'],
+        ['reject', 'rejected: new laptop', 'reject', 'approve'],
+      ]) {
+        const paused = await execute(workflow.id, { request: 'new laptop' });
+        expect(paused.status, JSON.stringify(paused.node_results)).to.equal('paused');
+        const pending = expectOk(await daemon.request('GET', `/api/v1/interactions?status=pending&execution_id=${paused.id}`)).items;
+        expect(pending).to.have.length(1);
+        expectOk(await daemon.request('POST', `/api/v1/interactions/${pending[0].id}`, { action }));
+        const execution = await waitForExecution(daemon, paused.id, (e) => e.status === 'completed' || e.status === 'failed', 'the answered run to end');
         expect(execution.status, JSON.stringify(execution.node_results)).to.equal('completed');
-        expect(execution.node_results[taken].status, `approved=${approved}`).to.equal('completed');
-        expect(execution.node_results[skipped].status, `approved=${approved}`).to.equal('skipped');
-        expect(execution.final_outputs.summary.text, `approved=${approved}`).to.equal(summary);
+        expect(execution.node_results[taken!].status, action).to.equal('completed');
+        expect(execution.node_results[skipped!].status, action).to.equal('skipped');
+        expect(execution.final_outputs.summary.text, action).to.equal(summary);
       }
     });
 

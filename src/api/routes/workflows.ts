@@ -125,7 +125,7 @@ export function workflowRoutes(deps: ApiDeps): Router {
     const waiting = deps.completions.wait(event.id, deps.settings().httpTimeoutMs);
     // A deduplicated event may have finished already; then there is nothing to wait for.
     const current = deps.store.getEvent(event.id);
-    const status = current && ['completed', 'failed', 'cancelled'].includes(current.status) ? current.status : await waiting;
+    const status = current && ['completed', 'failed', 'cancelled', 'paused'].includes(current.status) ? current.status : await waiting;
     const latest = deps.store.getEvent(event.id) ?? event;
     const execution = latest.executionId ? deps.store.getExecution(latest.executionId) : null;
     ctx.status = status === null ? 202 : 200;

@@ -266,21 +266,37 @@ export function requeueExecution(db: Database.Database, executionId: string, sor
 
 /**
  * Events left `processing` by a process that died go back to `pending`, their attempt given back
- * (the crash was not the event's fault); their executions wait to be resumed.
+ * (the crash was not the event's fault); their executions wait to be resumed. The refund is bounded:
+ * an event found orphaned for the `max_attempts`-th time took its daemon down with it every time, so
+ * it fails instead of crash-looping the daemon (its finished nodes stay recorded for a retry).
  */
-export function rescueOrphans(db: Database.Database, nowMs: number): number {
+export function rescueOrphans(db: Database.Database, nowMs: number): { requeued: number; failed: number } {
   const nowIso = isoAt(nowMs);
+  const poisoned = `status = 'processing' AND rescues + 1 >= max_attempts`;
+  const reason = 'the daemon stopped during every attempt of this event; it was not run again';
+  statement(
+    db,
+    `UPDATE executions SET status = 'failed', error_message = ?, completed_at = ?, updated_at = ?
+      WHERE status = 'running' AND id IN (SELECT execution_id FROM event_queue WHERE ${poisoned})`,
+  ).run(reason, nowIso, nowIso);
+  const failed = statement(
+    db,
+    `UPDATE event_queue SET status = 'failed', rescues = rescues + 1, error_message = ?, finished_at = ?, updated_at = ?,
+            lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
+      WHERE ${poisoned}`,
+  ).run(reason, nowIso, nowIso).changes;
   statement(
     db,
     `UPDATE executions SET status = 'pending', updated_at = ?
       WHERE status = 'running' AND id IN (SELECT execution_id FROM event_queue WHERE status = 'processing')`,
   ).run(nowIso);
-  return statement(
+  const requeued = statement(
     db,
-    `UPDATE event_queue SET status = 'pending', attempts = MAX(attempts - 1, 0), lease_owner = NULL, lease_token = NULL,
-            lease_expires_at = NULL, updated_at = ?
+    `UPDATE event_queue SET status = 'pending', attempts = MAX(attempts - 1, 0), rescues = rescues + 1, lease_owner = NULL,
+            lease_token = NULL, lease_expires_at = NULL, updated_at = ?
       WHERE status = 'processing'`,
   ).run(nowIso).changes;
+  return { requeued, failed };
 }
 
 /** One event by id. */
