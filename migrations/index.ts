@@ -6,6 +6,7 @@ import * as credentialFieldNames from './002_credential_field_names.js';
 import * as pausedEvents from './003_paused_events.js';
 import * as eventQueueWorkflowClaim from './004_event_queue_workflow_claim.js';
 import * as eventQueueRescues from './005_event_queue_rescues.js';
+import * as workflowQueueDepth from './006_workflow_queue_depth.js';
 
 /** A migration module with the name recorded for it in knex_migrations. */
 export interface NamedMigration {
@@ -20,6 +21,7 @@ export const migrations: readonly NamedMigration[] = [
   { name: '003_paused_events', migration: pausedEvents },
   { name: '004_event_queue_workflow_claim', migration: eventQueueWorkflowClaim },
   { name: '005_event_queue_rescues', migration: eventQueueRescues },
+  { name: '006_workflow_queue_depth', migration: workflowQueueDepth },
 ];
 
 /** The knex migration source over `migrations`, for knex.migrate and the knex CLI. */

@@ -1,108 +1,58 @@
 // One attempt of one execution: walks the graph (semantics §2, §5, §6), sends ready nodes to the pool
 // (or to a main-thread handler), retries failed nodes, and records each node as it finishes. It decides
-// nothing about the event; it returns how the run went.
+// nothing about the event; it returns how the run went. Around the walk: edge-states.ts (what each edge
+// delivered), node-task.ts (a node's task), run-records.ts (node records and progress), run-outcome.ts
+// (the result), loop-tracker.ts (loop passes) and node-attempts.ts (one node's attempts and retries).
 import PQueue from 'p-queue';
-import type { Json, NodeError, NodeIsolation, NodeResult, NodeTask, PortValues } from '../../workers/node-contract.js';
-import type { BackoffPolicy } from '../domain/backoff.js';
+import type { NodeError, PortValues } from '../../workers/node-contract.js';
 import type { Clock } from '../domain/clock.js';
-import { isoAt } from '../domain/clock.js';
-import type { NodeRunRecord, PayloadLimits } from '../domain/execution.js';
+import type { NodeRunRecord } from '../domain/execution.js';
 import type { ExecutionStore } from '../store/store.js';
-import { loopExitPort, type GraphEdge, type GraphNode, type WorkflowGraph } from './graph.js';
+import { EdgeStates } from './edge-states.js';
+import type { ExecutionRunInput, ExecutionRunOutcome, RunNode } from './execution-run-contract.js';
+import { loopExitPort, type GraphEdge, type GraphNode } from './graph.js';
 import { LoopTracker } from './loop-tracker.js';
 import { runNodeAttempts, type NodeAttemptsContext } from './node-attempts.js';
-import type { RunObserver } from '../domain/run-event.js';
+import { buildNodeTask } from './node-task.js';
 import { blockedBranches } from './routing.js';
+import { buildRunOutcome } from './run-outcome.js';
+import { RunRecords } from './run-records.js';
 
-/** Runs one node task on the pool; never rejects. */
-export type RunNode = (task: NodeTask, options: { isolation: NodeIsolation; signal: AbortSignal }) => Promise<NodeResult>;
-
-/** A main-thread node's answer that the run must wait for a person: it holds nothing while it waits. */
-export interface PausedNodeResult {
-  paused: true;
-  durationMs: number;
-}
-
-/** What a main-thread node answers: a result, or that the run pauses (email_approval). */
-export type LocalNodeResult = NodeResult | PausedNodeResult;
-
-/** Node types run on the main thread because their effect is a write of ours (state) — see LocalNodes. */
-export interface LocalNodes {
-  handles(nodeType: string): boolean;
-  /** Runs the node and records its outcome in the same transaction as its effect. */
-  run(task: NodeTask, startedAtMs: number): Promise<LocalNodeResult>;
-}
-
-/** Per-node retry policy; null turns retries off (`execution_config.retry_enabled: false`). */
-export interface NodeRetryPolicy {
-  maxRetries: number;
-  backoff: BackoffPolicy;
-}
-
-/** What one run needs. */
-export interface ExecutionRunInput {
-  executionId: string;
-  workflowId: string;
-  graph: WorkflowGraph;
-  trigger: Json;
-  sequential: boolean;
-  continueOnError: boolean;
-  maxConcurrentNodes: number;
-  defaultTimeoutMs: number;
-  limits: PayloadLimits;
-  retry: NodeRetryPolicy | null;
-  /** Node records of earlier attempts: completed nodes are not run again, failed ones count on from their attempts. */
-  previous: Map<string, NodeRunRecord>;
-  /** Aborts the run (drain, cancel, workflow timeout). */
-  signal: AbortSignal;
-  /** Renders a node's config (templates, §3) from the trigger and the shared outputs so far. */
-  renderConfig?: (node: GraphNode, variables: ReadonlyMap<string, PortValues>) => Record<string, Json>;
-  local?: LocalNodes;
-  observer?: RunObserver;
-}
-
-/** How the attempt ended. */
-export interface ExecutionRunOutcome {
-  /** `paused`: a node waits for a person; the nodes already running finished, no others started. */
-  status: 'completed' | 'failed' | 'aborted' | 'paused';
-  nodeResults: Record<string, NodeRunRecord>;
-  finalOutputs: Record<string, PortValues>;
-  /** The failure that ended the run (stop_on_error), or the first failure (continue_on_error). */
-  error: NodeError | null;
-  failedNodeId: string | null;
-}
-
-const undelivered = 0;
-const delivered = 1;
-const dead = 2;
+// Importers keep importing the run's shapes from here.
+export type {
+  ExecutionRunInput,
+  ExecutionRunOutcome,
+  LocalNodeResult,
+  LocalNodes,
+  NodeRetryPolicy,
+  PausedNodeResult,
+  RunNode,
+} from './execution-run-contract.js';
 
 /** Walks one execution's graph to its end. */
 export class ExecutionRun {
-  private readonly records: Record<string, NodeRunRecord> = {};
-  private readonly edgeState: Uint8Array;
-  private readonly edgeValue: Array<Json | undefined>;
+  private readonly records: RunRecords;
+  private readonly edges: EdgeStates;
+  /** Dependency edges each node still waits for in the current pass. */
   private readonly unsettled = new Map<string, number>();
   /** Nodes started (or skipped) in the current pass; a node starts at most once per pass. */
   private readonly started = new Set<string>();
   private readonly settled = new Set<string>();
-  private readonly variables = new Map<string, PortValues>();
   private readonly queue: PQueue;
   private readonly abort = new AbortController();
   private readonly loops: LoopTracker;
   private readonly attempts: NodeAttemptsContext;
-  private firstError: { nodeId: string; error: NodeError } | null = null;
   private stopped = false;
-  private paused = false;
   private finish!: () => void;
 
   constructor(
     private readonly input: ExecutionRunInput,
     runNode: RunNode,
-    private readonly store: ExecutionStore,
-    private readonly clock: Clock,
+    store: ExecutionStore,
+    clock: Clock,
   ) {
-    this.edgeState = new Uint8Array(input.graph.edges.length);
-    this.edgeValue = new Array(input.graph.edges.length);
+    this.records = new RunRecords(input.executionId, input.sequential, store, clock);
+    this.edges = new EdgeStates(input.graph.edges.length);
     this.queue = new PQueue({ concurrency: input.sequential ? 1 : input.maxConcurrentNodes });
     this.loops = new LoopTracker(input.graph, input.executionId, store);
     this.attempts = {
@@ -114,7 +64,7 @@ export class ExecutionRun {
       store,
       clock,
       signal: this.abort.signal,
-      onAttemptStarted: (nodeId, record) => (this.records[nodeId] = record),
+      onAttemptStarted: (nodeId, record) => this.records.set(nodeId, record),
       observer: input.observer,
     };
   }
@@ -133,9 +83,10 @@ export class ExecutionRun {
     for (const node of nodes) if (node.dependencyCount === 0) this.settleInputs(node);
     await done;
     this.input.signal.removeEventListener('abort', onAbort);
-    return this.outcome();
+    return buildRunOutcome(this.records, this.input.graph.sinks, this.input.signal.aborted, this.input.continueOnError);
   }
 
+  /** Stops the run: nothing new starts, and running nodes are aborted. */
   private stop(): void {
     this.halt();
     // Running nodes come back quickly once aborted; the run ends when the last of them has.
@@ -157,25 +108,27 @@ export class ExecutionRun {
     const previous = this.loops.inAnyLoop(node.id) ? undefined : this.input.previous.get(node.id);
     if (previous?.status === 'completed') return this.complete(node, previous.outputs ?? {}, previous);
     const dependencies = node.incoming.filter((edge) => edge.dependency);
-    if (dependencies.length > 0 && !dependencies.some((edge) => this.edgeState[edge.index] === delivered)) {
-      this.records[node.id] = { status: 'skipped', attempts: 0 };
+    if (dependencies.length > 0 && !dependencies.some((edge) => this.edges.isDelivered(edge))) {
+      this.records.markSkipped(node.id);
       return this.propagate(node, null);
     }
     if (this.loops.isLoop(node.id)) return this.loopStep(node);
-    this.records[node.id] = { status: 'pending', attempts: 0 };
+    this.records.markPending(node.id);
     // Queued nodes start in the graph's stable topological order, not in the order their inputs
     // settled (which follows connection order): sequential mode promises that order (§2).
     void this.queue.add(() => this.execute(node), { priority: -node.order });
   }
 
+  /** Runs a queued node's attempts and records how they ended. */
   private async execute(node: GraphNode): Promise<void> {
     if (this.stopped) return;
     const before = this.loops.inAnyLoop(node.id) ? 0 : (this.input.previous.get(node.id)?.attempts ?? 0);
-    const outcome = await runNodeAttempts(this.attempts, node, this.taskFor(node), before);
+    const task = buildNodeTask(this.input, node, this.edges, this.records.variables);
+    const outcome = await runNodeAttempts(this.attempts, node, task, before);
     if (outcome.kind === 'completed') this.complete(node, outcome.outputs, outcome.record);
     else if (outcome.kind === 'failed') this.fail(node, outcome.error, outcome.record);
     else if (outcome.kind === 'paused') this.pause(node, outcome.record);
-    else this.records[node.id] = { status: 'cancelled', attempts: outcome.attempt };
+    else this.records.markCancelled(node.id, outcome.attempt);
   }
 
   /**
@@ -183,30 +136,29 @@ export class ExecutionRun {
    * (their results are kept); the resumed run re-runs only what did not finish, this node included.
    */
   private pause(node: GraphNode, record: NodeRunRecord): void {
-    this.records[node.id] = record;
-    this.paused = true;
-    this.store.saveProgress(this.input.executionId, this.input.sequential ? 'sequential' : 'parallel', this.records);
+    this.records.markPaused(node.id, record);
     this.halt();
   }
 
-  private taskFor(node: GraphNode): NodeTask {
-    return {
-      executionId: this.input.executionId,
-      nodeId: node.id,
-      nodeType: node.type,
-      config: this.input.renderConfig ? this.input.renderConfig(node, this.variables) : (node.node.config ?? {}),
-      inputs: this.collectInputs(node),
-      trigger: this.input.trigger,
-      attempt: 1,
-      timeoutMs: nodeTimeoutMs(node, this.input.defaultTimeoutMs),
-    };
+  /** Records a finished node (or one an earlier attempt finished) and delivers its outputs. */
+  private complete(node: GraphNode, outputs: PortValues, record: NodeRunRecord): void {
+    this.records.markCompleted(node, outputs, record);
+    this.propagate(node, outputs);
+  }
+
+  /** Records a failed node: stop_on_error stops the run; continue_on_error kills its outgoing edges. */
+  private fail(node: GraphNode, error: NodeError, record: NodeRunRecord): void {
+    this.records.markFailed(node, error, record);
+    if (!this.input.continueOnError) return this.stop();
+    // continue_on_error: the failed node's dependents see dead inputs; other branches go on.
+    this.propagate(node, null);
   }
 
   /** A loop node's turn (§6): start the next pass, or end the loop. */
   private loopStep(node: GraphNode): void {
     const step = this.loops.nextStep(node);
     if (step.kind === 'end') return this.endLoop(node, step.outputs);
-    this.records[node.id] = { status: 'completed', attempts: 1, completed_at: isoAt(this.clock.now()), outputs: step.outputs };
+    this.records.markLoopStep(node.id, step.outputs);
     this.propagate(node, step.outputs, (edge) => edge.sourcePort !== loopExitPort, false);
   }
 
@@ -217,16 +169,16 @@ export class ExecutionRun {
    * from the body to nodes after the loop settle now, with the last pass's values; then exit_loop fires.
    */
   private endLoop(node: GraphNode, outputs: PortValues): void {
-    this.records[node.id] = { status: 'completed', attempts: 1, completed_at: isoAt(this.clock.now()), outputs };
+    this.records.markLoopStep(node.id, outputs);
     const loop = this.input.graph.loops.get(node.id)!;
     for (const id of loop.body) {
-      this.records[id] ??= { status: 'skipped', attempts: 0 };
+      this.records.markSkippedIfUnrecorded(id);
       this.settled.add(id);
     }
     const sources = [node, ...[...loop.body].map((id) => this.input.graph.nodes.get(id)!)];
     for (const edge of sources.flatMap((source) => source.outgoing)) {
       if (!edge.dependency || this.loopLeftBy(edge) !== node.id) continue;
-      if (this.edgeState[edge.index] === undelivered) this.edgeState[edge.index] = dead;
+      if (this.edges.isUndelivered(edge)) this.edges.kill(edge);
       this.settleEdge(edge);
     }
     this.propagate(node, outputs, (edge) => edge.sourcePort === loopExitPort);
@@ -242,36 +194,18 @@ export class ExecutionRun {
     return loopId;
   }
 
-
-  private complete(node: GraphNode, outputs: PortValues, record: NodeRunRecord): void {
-    this.records[node.id] = record;
-    if (node.node.share_output_to_variables) this.variables.set(node.id, outputs);
-    this.propagate(node, outputs);
-  }
-
-  private fail(node: GraphNode, error: NodeError, record: NodeRunRecord): void {
-    this.records[node.id] = record;
-    this.firstError ??= { nodeId: node.id, error };
-    if (!this.input.continueOnError) return this.stop();
-    // continue_on_error: the failed node's dependents see dead inputs; other branches go on.
-    this.propagate(node, null);
-  }
-
   /**
    * Delivers a finished node's outputs along its edges — dead where a decision blocked the branch or
    * the node produced nothing — and settles the targets. `only` limits which edges fire (a loop's
    * pass fires its body edges, its end fires exit_loop); a loop node settles only when its loop ends.
    */
   private propagate(node: GraphNode, outputs: PortValues | null, only?: (edge: GraphEdge) => boolean, settle = true): void {
-    this.store.saveProgress(this.input.executionId, this.input.sequential ? 'sequential' : 'parallel', this.records);
+    this.records.save();
     const blocked = outputs ? blockedBranches(outputs) : null;
     for (const edge of node.outgoing) {
       if (only && !only(edge)) continue;
-      if (outputs === null || blocked?.has(edge.branch)) this.edgeState[edge.index] = dead;
-      else {
-        this.edgeState[edge.index] = delivered;
-        this.edgeValue[edge.index] = portValue(outputs, edge.sourcePort);
-      }
+      if (outputs === null || blocked?.has(edge.branch)) this.edges.kill(edge);
+      else this.edges.deliver(edge, outputs);
       if (edge.backEdge) {
         this.onBackEdgeSettled(edge);
         continue;
@@ -290,10 +224,11 @@ export class ExecutionRun {
     const left = this.unsettled.get(edge.targetId)! - 1;
     this.unsettled.set(edge.targetId, left);
     const target = this.input.graph.nodes.get(edge.targetId)!;
-    const firstArrival = this.edgeState[edge.index] === delivered && isFirstStrategyOr(target);
+    const firstArrival = this.edges.isDelivered(edge) && isFirstStrategyOr(target);
     if (left === 0 || firstArrival) this.settleInputs(target);
   }
 
+  /** Counts a node as settled; the run finishes when every node has (loop bodies settle per pass). */
   private markSettled(nodeId: string): void {
     this.settled.add(nodeId);
     this.input.observer?.runEvent({ type: 'progress', executionId: this.input.executionId, settled: this.settled.size, total: this.input.graph.nodes.size });
@@ -302,8 +237,9 @@ export class ExecutionRun {
     if (this.settled.size === this.input.graph.nodes.size) this.finish();
   }
 
+  /** A back edge settled: the loop counts it, and the pass may now be over. */
   private onBackEdgeSettled(edge: GraphEdge): void {
-    this.loops.noteBackEdge(edge, this.edgeState[edge.index] === delivered);
+    this.loops.noteBackEdge(edge, this.edges.isDelivered(edge));
     this.checkPassEnd(edge.targetId);
   }
 
@@ -311,7 +247,7 @@ export class ExecutionRun {
   private checkPassEnd(loopId: string): void {
     const loop = this.input.graph.loops.get(loopId)!;
     if (![...loop.body].every((id) => this.settled.has(id)) || !this.loops.backEdgesSettled(loopId)) return;
-    const again = this.loops.endPass(loopId, this.records);
+    const again = this.loops.endPass(loopId, this.records.byNode);
     const loopNode = this.input.graph.nodes.get(loopId)!;
     if (again) {
       this.resetBody(loopId);
@@ -333,60 +269,15 @@ export class ExecutionRun {
       this.started.delete(id);
       this.settled.delete(id);
       const rerun = node.incoming.filter((edge) => inside(edge));
-      for (const edge of rerun) this.edgeState[edge.index] = undelivered;
+      for (const edge of rerun) this.edges.reset(edge);
       this.unsettled.set(id, rerun.filter((edge) => edge.dependency).length);
       if (this.loops.isLoop(id)) this.loops.reset(id);
     }
-    for (const edge of loop.backEdges) this.edgeState[edge.index] = undelivered;
-  }
-
-  private collectInputs(node: GraphNode): PortValues {
-    const inputs: PortValues = {};
-    const counts = new Map<string, number>();
-    for (const edge of node.incoming) counts.set(edge.targetPort, (counts.get(edge.targetPort) ?? 0) + 1);
-    for (const edge of node.incoming) {
-      if (this.edgeState[edge.index] !== delivered) continue;
-      const value = this.edgeValue[edge.index] ?? null;
-      // Several connections into one port collect into a list, in connection order.
-      if (counts.get(edge.targetPort)! > 1) ((inputs[edge.targetPort] ??= []) as Json[]).push(value);
-      else inputs[edge.targetPort] = value;
-    }
-    if (inputs.input === undefined && this.input.trigger !== null && this.input.trigger !== undefined) inputs.input = this.input.trigger;
-    return inputs;
-  }
-
-  private outcome(): ExecutionRunOutcome {
-    const finalOutputs: Record<string, PortValues> = {};
-    for (const id of this.input.graph.sinks) {
-      const record = this.records[id];
-      if (record?.status === 'completed' && record.outputs) finalOutputs[id] = record.outputs;
-    }
-    const aborted = this.input.signal.aborted;
-    const failed = this.firstError !== null && !this.input.continueOnError;
-    return {
-      status: aborted && !failed ? 'aborted' : failed ? 'failed' : this.paused ? 'paused' : 'completed',
-      nodeResults: this.records,
-      finalOutputs,
-      error: this.firstError?.error ?? null,
-      failedNodeId: this.firstError?.nodeId ?? null,
-    };
+    for (const edge of loop.backEdges) this.edges.reset(edge);
   }
 }
 
 /** An `or` node with the `first` strategy runs as soon as one input is delivered (§5). */
 function isFirstStrategyOr(node: GraphNode): boolean {
   return node.type === 'or' && node.node.config?.merge_strategy === 'first';
-}
-
-/** A node's own timeout (`timeout` seconds on the node) or the default. */
-function nodeTimeoutMs(node: GraphNode, defaultTimeoutMs: number): number {
-  const own = node.node.timeout;
-  return typeof own === 'number' && own > 0 ? own * 1000 : defaultTimeoutMs;
-}
-
-/** The value a connection carries: the named port, or a lone output when the port is the generic `output`. */
-function portValue(outputs: PortValues, port: string): Json {
-  if (port in outputs) return outputs[port]!;
-  const ports = Object.keys(outputs);
-  return ports.length === 1 && port === 'output' ? outputs[ports[0]!]! : null;
 }

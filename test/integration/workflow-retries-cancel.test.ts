@@ -211,6 +211,17 @@ describe('retries, timeouts, cancel and retry', function () {
         });
       }
 
+      it('refuses with 409 to retry an execution whose dedup_key another live event now holds, changing nothing', async function () {
+        const workflowId = await createWorkflow(daemon, workflowBody('fails once', [node('bad', 'test_fail')]));
+        const { event: failed, execution } = await runToEnd(daemon, workflowId, {}, { dedup_key: 'order-7', max_attempts: 1 });
+        expect(failed.status).to.equal('failed');
+        const holder = await enqueue(daemon, workflowId, { dedup_key: 'order-7', delay_ms: 3_600_000 });
+        expectError(await daemon.request('POST', `/api/v1/executions/${execution.id}/retry`, {}), 409, 'dedup_key_taken');
+        expect((await getExecution(daemon, execution.id)).status, 'the refused retry changed nothing').to.equal('failed');
+        expectOk(await daemon.request('POST', `/api/v1/events/${holder.id}/cancel`));
+        expectOk(await daemon.request('POST', `/api/v1/executions/${execution.id}/retry`, {}), 202);
+      });
+
       it('rejects a retry body with unknown fields', async function () {
         const workflowId = await createWorkflow(daemon, workflowBody('quick', [node('bad', 'test_fail')]));
         const { execution } = await runToEnd(daemon, workflowId);

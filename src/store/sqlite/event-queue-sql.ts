@@ -6,6 +6,7 @@ import type Database from 'better-sqlite3';
 import type { ClaimedEvent, EnqueueRequest, EventStatus, QueuedEvent } from '../../domain/event.js';
 import { isoAt } from '../../domain/clock.js';
 import { uuidv7 } from '../../domain/ids.js';
+import { conflict } from '../../errors.js';
 import type { EventListFilter, QueueDepth, RunFinish } from '../store.js';
 import { countPendingOfWorkflow, selectClaimableIds } from './claim-sql.js';
 import { statement } from './connection.js';
@@ -253,11 +254,23 @@ export function requeueExecution(db: Database.Database, executionId: string, sor
       WHERE id = ? AND status IN ('failed', 'cancelled')`,
   ).run(nowIso, executionId).changes;
   if (changed === 0) return false;
-  const event = statement(db, `SELECT id, priority FROM event_queue WHERE execution_id = ?`).get(executionId) as { id: number; priority: number } | undefined;
+  const event = statement(db, `SELECT id, priority, workflow_id, dedup_key FROM event_queue WHERE execution_id = ?`).get(executionId) as
+    | { id: number; priority: number; workflow_id: string; dedup_key: string | null }
+    | undefined;
   if (!event) return false;
+  // A live event that took over the dedup key since would collide in the unique index: refuse
+  // plainly (the thrown error rolls the execution update back with it).
+  if (event.dedup_key !== null) {
+    const holder = statement(db, `SELECT id FROM event_queue WHERE workflow_id = ? AND dedup_key = ? AND status IN ('pending', 'processing', 'paused') AND id <> ?`).get(
+      event.workflow_id,
+      event.dedup_key,
+      event.id,
+    ) as { id: number } | undefined;
+    if (holder) throw conflict('dedup_key_taken', `event ${holder.id} of this workflow is live with the same dedup_key; retry once it has finished`, { event_id: holder.id });
+  }
   statement(
     db,
-    `UPDATE event_queue SET status = 'pending', attempts = 0, run_at = ?, sort_key = ?, error_message = NULL, finished_at = NULL,
+    `UPDATE event_queue SET status = 'pending', attempts = 0, rescues = 0, run_at = ?, sort_key = ?, error_message = NULL, finished_at = NULL,
             updated_at = ?, lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
       WHERE id = ?`,
   ).run(nowMs, sortKeyAt(event.priority, nowMs), nowIso, event.id);

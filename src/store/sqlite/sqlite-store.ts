@@ -1,38 +1,32 @@
 // The SQLite adapter of the storage port: writes through the one Writer (group commit), reads on a
-// separate read-only connection so API reads never wait behind a commit.
+// separate read-only connection so API reads never wait behind a commit. This class owns the two
+// connections and the writer; the work is done by one object per table family (sqlite-queue.ts,
+// sqlite-executions.ts, …) that shares them, and each method here forwards to its family in one call
+// (the promise it returns is the family's own: no extra hop on the claim/finish/enqueue path).
 import path from 'node:path';
 import type Database from 'better-sqlite3';
 import type { Clock } from '../../domain/clock.js';
-import { isoAt } from '../../domain/clock.js';
 import type { EnqueueRequest } from '../../domain/event.js';
 import type { NodeOutcomeRecord, NodeRunRecord, PayloadLimits } from '../../domain/execution.js';
+import type { InteractionAnswer, NewInteraction } from '../../domain/interaction.js';
+import type { StateOperation } from '../../domain/state-operation.js';
 import type { Json, NodeResult } from '../../../workers/node-contract.js';
 import type { Logger } from '../../log.js';
-import { queueFull } from '../../errors.js';
-import type { CredentialChanges, CredentialInput } from '../store.js';
-import type { EventListFilter, ExecutionListFilter, RunFinish, Store, WorkflowInput } from '../store.js';
-import type { WorkflowListFilter } from '../store.js';
-import * as apiKeys from './api-key-sql.js';
 import type { Actor, AuditEntry, AuditListFilter, UserStatus } from '../access-store.js';
-import * as audit from './audit-sql.js';
-import * as settingsSql from './settings-sql.js';
-import * as users from './user-sql.js';
-import * as credentials from './credential-sql.js';
-import { openReadConnection, openWriteConnection, type SynchronousMode } from './connection.js';
-import * as queue from './event-queue-sql.js';
-import * as executions from './execution-sql.js';
-import * as workflows from './workflow-sql.js';
-import * as files from './file-sql.js';
-import * as interactions from './interaction-sql.js';
-import type { InteractionAnswer, NewInteraction } from '../../domain/interaction.js';
-import type { InteractionListFilter } from '../store.js';
-import type { FileInput, FileListFilter } from '../store.js';
-import { Writer } from './writer.js';
-import * as monitoring from './monitoring-sql.js';
 import type { TriggerState } from '../monitoring-store.js';
+import type { CredentialChanges, CredentialInput, EventListFilter, ExecutionListFilter, FileInput, FileListFilter, InteractionListFilter, RunFinish, Store, WorkflowInput, WorkflowListFilter } from '../store.js';
+import { openReadConnection, openWriteConnection, type SynchronousMode } from './connection.js';
+import { SqliteAccess } from './sqlite-access.js';
+import { SqliteCredentials } from './sqlite-credentials.js';
+import { SqliteExecutions } from './sqlite-executions.js';
+import type { SqliteContext } from './sqlite-family.js';
+import { SqliteFiles } from './sqlite-files.js';
+import { SqliteInteractions } from './sqlite-interactions.js';
+import { SqliteMonitoring } from './sqlite-monitoring.js';
+import { SqliteQueue } from './sqlite-queue.js';
 import { SqliteRetention } from './sqlite-retention.js';
-import { applyStateOperation } from './state-sql.js';
-import { StateOperationError, type StateOperation } from '../../domain/state-operation.js';
+import { SqliteWorkflows } from './sqlite-workflows.js';
+import { Writer } from './writer.js';
 
 /** What opening the store needs. */
 export interface SqliteStoreOptions {
@@ -53,17 +47,30 @@ export class SqliteStore implements Store {
   private readonly writeDb: Database.Database;
   private readonly readDb: Database.Database;
   private readonly writer: Writer;
-  private readonly clock: Clock;
-  private readonly log: Logger;
   private readonly resultsDir: string;
+  private readonly queue: SqliteQueue;
+  private readonly executions: SqliteExecutions;
+  private readonly workflows: SqliteWorkflows;
+  private readonly monitoring: SqliteMonitoring;
+  private readonly access: SqliteAccess;
+  private readonly credentials: SqliteCredentials;
+  private readonly files: SqliteFiles;
+  private readonly interactions: SqliteInteractions;
 
   constructor(options: SqliteStoreOptions) {
     this.resultsDir = options.resultsDir ?? path.join(path.dirname(options.dbPath), 'results');
-    this.clock = options.clock;
-    this.log = options.log;
     this.writeDb = openWriteConnection(options.dbPath, options.synchronous);
     this.readDb = openReadConnection(options.dbPath);
     this.writer = new Writer(this.writeDb, { maxBatch: options.writerMaxBatch, maxDelayMs: options.writerMaxDelayMs, log: options.log, onCommit: options.onCommit });
+    const context: SqliteContext = { readDb: this.readDb, writer: this.writer, clock: options.clock, log: options.log, resultsDir: this.resultsDir };
+    this.queue = new SqliteQueue(context);
+    this.executions = new SqliteExecutions(context);
+    this.workflows = new SqliteWorkflows(context);
+    this.monitoring = new SqliteMonitoring(context);
+    this.access = new SqliteAccess(context);
+    this.credentials = new SqliteCredentials(context);
+    this.files = new SqliteFiles(context);
+    this.interactions = new SqliteInteractions(context);
   }
 
   get isWritable(): boolean {
@@ -90,351 +97,94 @@ export class SqliteStore implements Store {
     this.writeDb.close();
   }
 
-  // --- queue ---
-
-  async enqueue(request: EnqueueRequest, sortKey: number, maxPending?: number) {
-    // The refusal is a value inside the transaction (a throw would fail the whole group commit).
-    const outcome = await this.writer.write((db) => queue.insertEvent(db, request, sortKey, this.clock.now(), maxPending));
-    if ('full' in outcome) throw queueFull(maxPending ?? 0);
-    return outcome;
-  }
-
-  claim(limit: number, owner: string, leaseMs: number, maxPerWorkflow = Number.POSITIVE_INFINITY) {
-    return this.writer.write((db) => queue.claimEvents(db, limit, owner, leaseMs, this.clock.now(), maxPerWorkflow));
-  }
-
-  finishRun(finish: RunFinish) {
-    return this.writer.write((db) => queue.finishRun(db, finish, this.clock.now()));
-  }
-
-  cancelPendingEvent(id: number) {
-    return this.writer.write((db) => queue.cancelPendingEvent(db, id, this.clock.now()));
-  }
-
-  async cancelExecution(executionId: string) {
-    const changed = await this.writer.write((db) => queue.cancelExecution(db, executionId, this.clock.now()));
-    const execution = this.getExecution(executionId);
-    return execution ? { execution, changed } : null;
-  }
-
-  requeueExecution(executionId: string, sortKeyAt: (priority: number, runAt: number) => number) {
-    return this.writer.write((db) => queue.requeueExecution(db, executionId, sortKeyAt, this.clock.now()));
-  }
-
-  rescueOrphans() {
-    return this.writer.write((db) => queue.rescueOrphans(db, this.clock.now()));
-  }
-
-  getEvent(id: number) {
-    return queue.selectEvent(this.readDb, id);
-  }
-
-  listEvents(filter: EventListFilter) {
-    return queue.selectEvents(this.readDb, filter);
-  }
-
-  queueDepth() {
-    return queue.selectQueueDepth(this.readDb, this.clock.now());
-  }
-
-  nextDueAt() {
-    return queue.selectNextDueAt(this.readDb, this.clock.now());
-  }
-
-  // --- executions ---
-
-  recordNodeStarted(executionId: string, nodeId: string, nodeType: string, attempt: number): void {
-    const at = this.clock.now();
-    this.fireAndForget((db) => executions.insertNodeStarted(db, executionId, nodeId, nodeType, attempt, at));
-  }
-
-  recordNodeOutcome(outcome: NodeOutcomeRecord, limits: PayloadLimits): void {
-    const at = this.clock.now();
-    this.fireAndForget((db) => executions.insertNodeOutcome(db, outcome, limits, this.resultsDir, at));
-  }
-
-  runStateNode(operation: StateOperation, outcome: Omit<NodeOutcomeRecord, 'outputs' | 'error' | 'durationMs'>, limits: PayloadLimits): Promise<NodeResult> {
-    return this.writer.write((db) => {
-      const started = performance.now();
-      const now = this.clock.now();
-      let result: NodeResult;
-      try {
-        result = { ok: true, outputs: applyStateOperation(db, operation, now), durationMs: performance.now() - started };
-      } catch (error) {
-        if (!(error instanceof StateOperationError)) throw error;
-        result = { ok: false, error: { code: error.code, message: error.message, retryable: false }, durationMs: performance.now() - started };
-      }
-      executions.insertNodeOutcome(db, { ...outcome, durationMs: result.durationMs, outputs: result.ok ? result.outputs : null, error: result.ok ? null : result.error }, limits, this.resultsDir, now);
-      return result;
-    });
-  }
-
-  recordNodeRetry(executionId: string, nodeId: string, nextAttempt: number, waitMs: number, reason: string): void {
-    const at = this.clock.now();
-    this.fireAndForget((db) => executions.insertNodeRetry(db, executionId, nodeId, nextAttempt, waitMs, reason, at));
-  }
-
-  recordIterationStarted(executionId: string, loopNodeId: string, iteration: number, label: string): void {
-    const at = this.clock.now();
-    this.fireAndForget((db) => executions.insertIterationStarted(db, executionId, loopNodeId, iteration, label, at));
-  }
-
-  recordIterationFinished(executionId: string, loopNodeId: string, iteration: number, status: 'completed' | 'failed', outputs: Json, error: string | null): void {
-    const at = this.clock.now();
-    this.fireAndForget((db) => executions.updateIterationFinished(db, executionId, loopNodeId, iteration, status, outputs, error, at));
-  }
-
-  listIterations(executionId: string) {
-    return executions.selectIterations(this.readDb, executionId);
-  }
-
-  saveProgress(executionId: string, executionMode: string, nodeResults: Record<string, NodeRunRecord>): void {
-    const at = this.clock.now();
-    this.writer.writeLatest(`progress:${executionId}`, (db) => executions.updateProgress(db, executionId, executionMode, nodeResults, at));
-  }
-
-  previousNodeRecords(executionId: string) {
-    return executions.selectPreviousNodes(this.readDb, executionId, this.resultsDir);
-  }
-
-  getExecution(id: string) {
-    return executions.selectExecution(this.readDb, id);
-  }
-
-  listExecutions(filter: ExecutionListFilter) {
-    return executions.selectExecutions(this.readDb, filter);
-  }
-
-  listResults(executionId: string) {
-    return executions.selectResults(this.readDb, executionId);
-  }
-
-  listLogs(executionId: string, limit: number, afterId?: number) {
-    return executions.selectLogs(this.readDb, executionId, limit, afterId);
-  }
-
-  // --- workflows ---
-
-  createWorkflow(id: string, input: WorkflowInput) {
-    return this.writer.write((db) => workflows.insertWorkflow(db, id, input, this.clock.now()));
-  }
-
-  updateWorkflow(id: string, input: WorkflowInput) {
-    return this.writer.write((db) => workflows.updateWorkflow(db, id, input, this.clock.now()));
-  }
-
-  deleteWorkflow(id: string) {
-    return this.writer.write((db) => workflows.deleteWorkflow(db, id));
-  }
-
-  getWorkflow(id: string) {
-    return workflows.selectWorkflow(this.readDb, id);
-  }
-
-  workflowExists(id: string) {
-    return workflows.workflowExists(this.readDb, id);
-  }
-
-  listWorkflows(limit: number, offset: number, filter: WorkflowListFilter = {}) {
-    return workflows.selectWorkflows(this.readDb, limit, offset, filter);
-  }
-
-  countWorkflows(filter: WorkflowListFilter = {}) {
-    return workflows.countWorkflows(this.readDb, filter);
-  }
-
-  // --- monitoring and trigger state ---
-
-  startMonitoring(workflowId: string) {
-    return this.writer.write((db) => monitoring.startMonitoring(db, workflowId, this.clock.now()));
-  }
-
-  stopMonitoring(workflowId: string) {
-    return this.writer.write((db) => monitoring.stopMonitoring(db, workflowId, this.clock.now()));
-  }
-
-  getMonitoring(workflowId: string) {
-    return monitoring.selectMonitoring(this.readDb, workflowId);
-  }
-
-  listMonitoringWorkflowIds() {
-    return monitoring.selectMonitoringWorkflowIds(this.readDb);
-  }
-
-  triggerStates(workflowId: string) {
-    return monitoring.selectTriggerStates(this.readDb, workflowId);
-  }
-
-  saveTriggerState(workflowId: string, nodeId: string, state: TriggerState) {
-    return this.writer.write((db) => monitoring.upsertTriggerState(db, workflowId, nodeId, state, this.clock.now()));
-  }
-
-  // --- api keys and settings ---
-
-  createApiKey(input: { userId: number; name: string; keyPrefix: string; keyHash: string; scopes: string[]; expiresAt: string | null }) {
-    return this.writer.write((db) => apiKeys.insertApiKey(db, input, isoAt(this.clock.now())));
-  }
-
-  findApiKeyByHash(keyHash: string) {
-    return apiKeys.selectApiKeyByHash(this.readDb, keyHash);
-  }
-
-  getApiKey(id: number) {
-    return apiKeys.selectApiKey(this.readDb, id);
-  }
-
-  listApiKeys() {
-    return apiKeys.selectApiKeys(this.readDb);
-  }
-
-  revokeApiKey(id: number) {
-    return this.writer.write((db) => apiKeys.revokeApiKey(db, id, isoAt(this.clock.now())));
-  }
-
-  touchApiKey(id: number, at: string): void {
-    this.fireAndForget((db) => apiKeys.touchApiKey(db, id, at));
-  }
-
-  countUsableApiKeys() {
-    return apiKeys.countUsableApiKeys(this.readDb, isoAt(this.clock.now()));
-  }
-
-  loadSettings() {
-    return apiKeys.selectSettings(this.readDb);
-  }
-
-  updateSettings(category: string, values: Record<string, Json>, actor: Actor) {
-    return this.writer.write((db) => settingsSql.updateSettings(db, category, values, actor, isoAt(this.clock.now())));
-  }
-
-  // --- users and the audit trail ---
-
-  createUser(input: { name: string; email: string | null; passwordHash: string | null }) {
-    return this.writer.write((db) => users.insertUser(db, input, isoAt(this.clock.now())));
-  }
-
-  setUserStatus(id: number, status: UserStatus) {
-    return this.writer.write((db) => users.updateUserStatus(db, id, status, isoAt(this.clock.now())));
-  }
-
-  getUser(id: number) {
-    return users.selectUser(this.readDb, id);
-  }
-
-  findUserByName(name: string) {
-    return users.selectUserByName(this.readDb, name);
-  }
-
-  listUsers() {
-    return users.selectUsers(this.readDb);
-  }
-
-  recordAudit(entry: AuditEntry): void {
-    const at = isoAt(this.clock.now());
-    this.fireAndForget((db) => audit.insertAuditLog(db, entry, at));
-  }
-
-  listAuditLogs(filter: AuditListFilter) {
-    return audit.selectAuditLogs(this.readDb, filter);
-  }
-
-  // --- credentials (sealed by the caller; see CredentialStore) ---
-
-  createCredential(input: CredentialInput, seal: (id: number) => string) {
-    return this.writer.write((db) => credentials.insertCredential(db, input, seal, isoAt(this.clock.now())));
-  }
-
-  updateCredential(id: number, changes: CredentialChanges, seal: ((id: number) => string) | null) {
-    return this.writer.write((db) => credentials.updateCredential(db, id, changes, seal, isoAt(this.clock.now())));
-  }
-
-  deleteCredential(id: number) {
-    return this.writer.write((db) => credentials.deleteCredential(db, id));
-  }
-
-  getCredential(id: number) {
-    return credentials.selectCredential(this.readDb, id);
-  }
-
-  listCredentials(limit: number, offset: number) {
-    return credentials.selectCredentials(this.readDb, limit, offset);
-  }
-
-  countCredentials() {
-    return credentials.countCredentials(this.readDb);
-  }
-
-  sealedCredential(id: number) {
-    return credentials.selectSealedCredential(this.readDb, id);
-  }
-
-  credentialKeyCounts() {
-    return credentials.countCredentialsByKey(this.readDb);
-  }
-
-  touchCredential(id: number, at: string): void {
-    this.fireAndForget((db) => credentials.touchCredential(db, id, at));
-  }
-
-  resealCredentials(reseal: (id: number, sealed: string) => string) {
-    return this.writer.write((db) => credentials.resealCredentials(db, reseal));
-  }
-
-  // --- files (metadata; the bytes are the file storage's) ---
-
-  createFile(input: FileInput) {
-    return this.writer.write((db) => files.insertFile(db, input, isoAt(this.clock.now())));
-  }
-
-  getFile(id: number) {
-    return files.selectFile(this.readDb, id);
-  }
-
-  listFiles(filter: FileListFilter) {
-    return files.selectFiles(this.readDb, filter);
-  }
-
-  deleteFile(id: number) {
-    return this.writer.write((db) => files.deleteFile(db, id));
-  }
-
-  // --- interactions (human in the loop) ---
-
-  findApproval(executionId: string, nodeId: string) {
-    return this.writer.write((db) => interactions.selectApproval(db, executionId, nodeId, this.clock.now()));
-  }
-
-  createInteraction(input: NewInteraction) {
-    return this.writer.write((db) => interactions.insertInteraction(db, input, this.clock.now()));
-  }
-
-  answerInteraction(answer: InteractionAnswer, sortKeyAt: (priority: number, runAt: number) => number) {
-    return this.writer.write((db) => interactions.answerInteraction(db, answer, this.clock.now(), sortKeyAt));
-  }
-
-  expireInteraction(interactionId: string, sortKeyAt: (priority: number, runAt: number) => number) {
-    return this.writer.write((db) => interactions.expireInteraction(db, interactionId, this.clock.now(), sortKeyAt));
-  }
-
-  dueInteractionIds(limit: number) {
-    return interactions.selectDueInteractionIds(this.readDb, this.clock.now(), limit);
-  }
-
-  nextInteractionExpiry() {
-    return interactions.selectNextExpiry(this.readDb);
-  }
-
-  getInteractionByToken(interactionId: string, tokenHash: string) {
-    return interactions.selectInteractionByToken(this.readDb, interactionId, tokenHash);
-  }
-
-  listInteractions(filter: InteractionListFilter) {
-    return interactions.selectInteractions(this.readDb, filter);
-  }
-
-  /** A write nobody awaits (its order in the writer queue is what matters); a failure is logged, never lost silently. */
-  private fireAndForget(apply: (db: Database.Database) => unknown): void {
-    // Reaching the catch means a bug (a constraint we violated): the run goes on, its record is incomplete.
-    this.writer.write(apply).catch((error: unknown) => this.log.error('background write failed', { error: String(error) }));
-  }
+  // --- queue (sqlite-queue.ts) ---
+  enqueue(request: EnqueueRequest, sortKey: number, maxPending?: number) { return this.queue.enqueue(request, sortKey, maxPending); }
+  claim(limit: number, owner: string, leaseMs: number, maxPerWorkflow?: number) { return this.queue.claim(limit, owner, leaseMs, maxPerWorkflow); }
+  finishRun(finish: RunFinish) { return this.queue.finishRun(finish); }
+  cancelPendingEvent(id: number) { return this.queue.cancelPendingEvent(id); }
+  cancelExecution(executionId: string) { return this.queue.cancelExecution(executionId); }
+  requeueExecution(executionId: string, sortKeyAt: (priority: number, runAt: number) => number) { return this.queue.requeueExecution(executionId, sortKeyAt); }
+  rescueOrphans() { return this.queue.rescueOrphans(); }
+  getEvent(id: number) { return this.queue.getEvent(id); }
+  listEvents(filter: EventListFilter) { return this.queue.listEvents(filter); }
+  queueDepth() { return this.queue.queueDepth(); }
+  nextDueAt() { return this.queue.nextDueAt(); }
+
+  // --- executions (sqlite-executions.ts) ---
+  recordNodeStarted(executionId: string, nodeId: string, nodeType: string, attempt: number): void { this.executions.recordNodeStarted(executionId, nodeId, nodeType, attempt); }
+  recordNodeOutcome(outcome: NodeOutcomeRecord, limits: PayloadLimits): void { this.executions.recordNodeOutcome(outcome, limits); }
+  runStateNode(operation: StateOperation, outcome: Omit<NodeOutcomeRecord, 'outputs' | 'error' | 'durationMs'>, limits: PayloadLimits): Promise<NodeResult> { return this.executions.runStateNode(operation, outcome, limits); }
+  recordNodeRetry(executionId: string, nodeId: string, nextAttempt: number, waitMs: number, reason: string): void { this.executions.recordNodeRetry(executionId, nodeId, nextAttempt, waitMs, reason); }
+  recordIterationStarted(executionId: string, loopNodeId: string, iteration: number, label: string): void { this.executions.recordIterationStarted(executionId, loopNodeId, iteration, label); }
+  recordIterationFinished(executionId: string, loopNodeId: string, iteration: number, status: 'completed' | 'failed', outputs: Json, error: string | null): void { this.executions.recordIterationFinished(executionId, loopNodeId, iteration, status, outputs, error); }
+  listIterations(executionId: string) { return this.executions.listIterations(executionId); }
+  saveProgress(executionId: string, executionMode: string, nodeResults: Record<string, NodeRunRecord>): void { this.executions.saveProgress(executionId, executionMode, nodeResults); }
+  previousNodeRecords(executionId: string) { return this.executions.previousNodeRecords(executionId); }
+  getExecution(id: string) { return this.executions.getExecution(id); }
+  listExecutions(filter: ExecutionListFilter) { return this.executions.listExecutions(filter); }
+  listResults(executionId: string) { return this.executions.listResults(executionId); }
+  listLogs(executionId: string, limit: number, afterId?: number) { return this.executions.listLogs(executionId, limit, afterId); }
+
+  // --- workflows (sqlite-workflows.ts) ---
+  createWorkflow(id: string, input: WorkflowInput) { return this.workflows.createWorkflow(id, input); }
+  updateWorkflow(id: string, input: WorkflowInput) { return this.workflows.updateWorkflow(id, input); }
+  deleteWorkflow(id: string) { return this.workflows.deleteWorkflow(id); }
+  getWorkflow(id: string) { return this.workflows.getWorkflow(id); }
+  workflowExists(id: string) { return this.workflows.workflowExists(id); }
+  listWorkflows(limit: number, offset: number, filter?: WorkflowListFilter) { return this.workflows.listWorkflows(limit, offset, filter); }
+  countWorkflows(filter?: WorkflowListFilter) { return this.workflows.countWorkflows(filter); }
+
+  // --- monitoring and trigger state (sqlite-monitoring.ts) ---
+  startMonitoring(workflowId: string) { return this.monitoring.startMonitoring(workflowId); }
+  stopMonitoring(workflowId: string) { return this.monitoring.stopMonitoring(workflowId); }
+  getMonitoring(workflowId: string) { return this.monitoring.getMonitoring(workflowId); }
+  listMonitoringWorkflowIds() { return this.monitoring.listMonitoringWorkflowIds(); }
+  triggerStates(workflowId: string) { return this.monitoring.triggerStates(workflowId); }
+  saveTriggerState(workflowId: string, nodeId: string, state: TriggerState) { return this.monitoring.saveTriggerState(workflowId, nodeId, state); }
+
+  // --- api keys, settings, users and the audit trail (sqlite-access.ts) ---
+  createApiKey(input: { userId: number; name: string; keyPrefix: string; keyHash: string; scopes: string[]; expiresAt: string | null }) { return this.access.createApiKey(input); }
+  findApiKeyByHash(keyHash: string) { return this.access.findApiKeyByHash(keyHash); }
+  getApiKey(id: number) { return this.access.getApiKey(id); }
+  listApiKeys() { return this.access.listApiKeys(); }
+  revokeApiKey(id: number) { return this.access.revokeApiKey(id); }
+  touchApiKey(id: number, at: string): void { this.access.touchApiKey(id, at); }
+  countUsableApiKeys() { return this.access.countUsableApiKeys(); }
+  loadSettings() { return this.access.loadSettings(); }
+  updateSettings(category: string, values: Record<string, Json>, actor: Actor) { return this.access.updateSettings(category, values, actor); }
+  createUser(input: { name: string; email: string | null; passwordHash: string | null }) { return this.access.createUser(input); }
+  setUserStatus(id: number, status: UserStatus) { return this.access.setUserStatus(id, status); }
+  getUser(id: number) { return this.access.getUser(id); }
+  findUserByName(name: string) { return this.access.findUserByName(name); }
+  listUsers() { return this.access.listUsers(); }
+  recordAudit(entry: AuditEntry): void { this.access.recordAudit(entry); }
+  listAuditLogs(filter: AuditListFilter) { return this.access.listAuditLogs(filter); }
+
+  // --- credentials, sealed by the caller (sqlite-credentials.ts) ---
+  createCredential(input: CredentialInput, seal: (id: number) => string) { return this.credentials.createCredential(input, seal); }
+  updateCredential(id: number, changes: CredentialChanges, seal: ((id: number) => string) | null) { return this.credentials.updateCredential(id, changes, seal); }
+  deleteCredential(id: number) { return this.credentials.deleteCredential(id); }
+  getCredential(id: number) { return this.credentials.getCredential(id); }
+  listCredentials(limit: number, offset: number) { return this.credentials.listCredentials(limit, offset); }
+  countCredentials() { return this.credentials.countCredentials(); }
+  sealedCredential(id: number) { return this.credentials.sealedCredential(id); }
+  credentialKeyCounts() { return this.credentials.credentialKeyCounts(); }
+  touchCredential(id: number, at: string): void { this.credentials.touchCredential(id, at); }
+  resealCredentials(reseal: (id: number, sealed: string) => string) { return this.credentials.resealCredentials(reseal); }
+
+  // --- files' metadata (sqlite-files.ts) ---
+  createFile(input: FileInput) { return this.files.createFile(input); }
+  getFile(id: number) { return this.files.getFile(id); }
+  listFiles(filter: FileListFilter) { return this.files.listFiles(filter); }
+  deleteFile(id: number) { return this.files.deleteFile(id); }
+
+  // --- interactions, human in the loop (sqlite-interactions.ts) ---
+  findApproval(executionId: string, nodeId: string) { return this.interactions.findApproval(executionId, nodeId); }
+  createInteraction(input: NewInteraction) { return this.interactions.createInteraction(input); }
+  answerInteraction(answer: InteractionAnswer, sortKeyAt: (priority: number, runAt: number) => number) { return this.interactions.answerInteraction(answer, sortKeyAt); }
+  expireInteraction(interactionId: string, sortKeyAt: (priority: number, runAt: number) => number) { return this.interactions.expireInteraction(interactionId, sortKeyAt); }
+  dueInteractionIds(limit: number) { return this.interactions.dueInteractionIds(limit); }
+  nextInteractionExpiry() { return this.interactions.nextInteractionExpiry(); }
+  getInteractionByToken(interactionId: string, tokenHash: string) { return this.interactions.getInteractionByToken(interactionId, tokenHash); }
+  listInteractions(filter: InteractionListFilter) { return this.interactions.listInteractions(filter); }
 }
