@@ -6,6 +6,8 @@ import type { BackoffPolicy } from '../domain/backoff.js';
 /** Engine settings in the units the engine uses. */
 export interface EngineSettings {
   maxConcurrentNodes: number;
+  /** AI nodes (LLM, intelligent decisions) of one execution at once: provider calls are slow and metered. */
+  aiConcurrentLimit: number;
   maxConcurrentRunsGlobal: number;
   /** `execution.max_concurrent_runs_per_workflow`: executions of one workflow processing at once. */
   maxConcurrentRunsPerWorkflow: number;
@@ -45,6 +47,7 @@ export interface AiProvider {
 /** The values settings.md ships, used when a row is missing or unreadable. */
 export const defaultEngineSettings: EngineSettings = Object.freeze({
   maxConcurrentNodes: 5,
+  aiConcurrentLimit: 1,
   maxConcurrentRunsGlobal: 8,
   maxConcurrentRunsPerWorkflow: 20,
   maxQueueDepthPerWorkflow: 200,
@@ -72,6 +75,7 @@ export function engineSettingsFrom(table: Record<string, Record<string, Json>>):
   const num = (value: Json | undefined, fallback: number) => (typeof value === 'number' && Number.isFinite(value) ? value : fallback);
   return Object.freeze({
     maxConcurrentNodes: num(execution.max_concurrent_nodes, d.maxConcurrentNodes),
+    aiConcurrentLimit: num(execution.ai_concurrent_limit, d.aiConcurrentLimit),
     maxConcurrentRunsGlobal: num(execution.max_concurrent_runs_global, d.maxConcurrentRunsGlobal),
     maxConcurrentRunsPerWorkflow: num(execution.max_concurrent_runs_per_workflow, d.maxConcurrentRunsPerWorkflow),
     maxQueueDepthPerWorkflow: num(execution.max_queue_depth_per_workflow, d.maxQueueDepthPerWorkflow),

@@ -40,6 +40,8 @@ export interface ExecutionRunInput {
   sequential: boolean;
   continueOnError: boolean;
   maxConcurrentNodes: number;
+  /** Of those, AI nodes (see `usesAiProvider`) at once; absent means no limit of their own. */
+  aiConcurrentLimit?: number;
   defaultTimeoutMs: number;
   limits: PayloadLimits;
   retry: NodeRetryPolicy | null;

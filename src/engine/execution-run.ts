@@ -13,6 +13,7 @@ import type { ExecutionRunInput, ExecutionRunOutcome, RunNode } from './executio
 import { loopExitPort, type GraphEdge, type GraphNode } from './graph.js';
 import { LoopTracker } from './loop-tracker.js';
 import { runNodeAttempts, type NodeAttemptsContext } from './node-attempts.js';
+import { usesAiProvider } from './node-config.js';
 import { buildNodeTask } from './node-task.js';
 import { blockedBranches } from './routing.js';
 import { buildRunOutcome } from './run-outcome.js';
@@ -39,6 +40,8 @@ export class ExecutionRun {
   private readonly started = new Set<string>();
   private readonly settled = new Set<string>();
   private readonly queue: PQueue;
+  /** ai_concurrent_limit: an AI node waits here first, so waiting for the provider holds no node slot. */
+  private readonly aiGate: PQueue | null;
   private readonly abort = new AbortController();
   private readonly loops: LoopTracker;
   private readonly attempts: NodeAttemptsContext;
@@ -54,6 +57,7 @@ export class ExecutionRun {
     this.records = new RunRecords(input.executionId, input.sequential, store, clock);
     this.edges = new EdgeStates(input.graph.edges.length);
     this.queue = new PQueue({ concurrency: input.sequential ? 1 : input.maxConcurrentNodes });
+    this.aiGate = input.aiConcurrentLimit === undefined ? null : new PQueue({ concurrency: input.aiConcurrentLimit });
     this.loops = new LoopTracker(input.graph, input.executionId, store);
     this.attempts = {
       workflowId: input.workflowId,
@@ -98,6 +102,7 @@ export class ExecutionRun {
     if (this.stopped) return;
     this.stopped = true;
     this.queue.clear();
+    this.aiGate?.clear();
     void this.queue.onIdle().then(() => this.finish());
   }
 
@@ -116,7 +121,9 @@ export class ExecutionRun {
     this.records.markPending(node.id);
     // Queued nodes start in the graph's stable topological order, not in the order their inputs
     // settled (which follows connection order): sequential mode promises that order (§2).
-    void this.queue.add(() => this.execute(node), { priority: -node.order });
+    const enqueue = () => this.queue.add(() => this.execute(node), { priority: -node.order });
+    if (this.aiGate && usesAiProvider(node)) void this.aiGate.add(enqueue, { priority: -node.order });
+    else void enqueue();
   }
 
   /** Runs a queued node's attempts and records how they ended. */

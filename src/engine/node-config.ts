@@ -5,8 +5,13 @@ import type { GraphNode, WorkflowGraph } from './graph.js';
 import type { AiProvider } from './engine-settings.js';
 import { renderConfig, variableKey } from './templates.js';
 
-/** Node types that call the configured AI provider. */
+/** Node types that may call the configured AI provider (they get it as `__ai`). */
 const aiNodeTypes: ReadonlySet<string> = new Set(['large_language_model', 'decision']);
+
+/** True when running `node` calls the AI provider: an LLM node, or a decision in intelligent mode. */
+export function usesAiProvider(node: GraphNode): boolean {
+  return node.type === 'large_language_model' || (node.type === 'decision' && node.node.config?.evaluation_mode === 'intelligent');
+}
 
 /**
  * Renders `node`'s config; `shared` holds the outputs of finished sharing nodes by node id. AI nodes

@@ -115,6 +115,7 @@ export class Runner {
         sequential: planned.sequential,
         continueOnError: planned.continueOnError ?? settings.continueOnError,
         maxConcurrentNodes: settings.maxConcurrentNodes,
+        aiConcurrentLimit: settings.aiConcurrentLimit,
         defaultTimeoutMs: settings.defaultTimeoutMs,
         limits: { maxChars: settings.payloadMaxChars, inlineMaxBytes: settings.payloadInlineMaxBytes },
         retry: planned.retryEnabled ? { maxRetries: settings.maxRetries, backoff: settings.backoff } : null,

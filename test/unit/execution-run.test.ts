@@ -27,20 +27,24 @@ function recordingStore() {
 /** A fake pool: echoes inputs, fails nodes of type test_fail, tracks concurrency. */
 function fakePool(delayMs = 0) {
   let running = 0;
-  const stats = { maxRunning: 0, tasks: [] as NodeTask[] };
+  const runningOfType = new Map<string, number>();
+  const stats = { maxRunning: 0, maxRunningOfType: new Map<string, number>(), tasks: [] as NodeTask[] };
   const runNode: RunNode = async (task) => {
     stats.tasks.push(task);
     running += 1;
     stats.maxRunning = Math.max(stats.maxRunning, running);
+    runningOfType.set(task.nodeType, (runningOfType.get(task.nodeType) ?? 0) + 1);
+    stats.maxRunningOfType.set(task.nodeType, Math.max(stats.maxRunningOfType.get(task.nodeType) ?? 0, runningOfType.get(task.nodeType)!));
     await new Promise((resolve) => setTimeout(resolve, delayMs));
     running -= 1;
+    runningOfType.set(task.nodeType, runningOfType.get(task.nodeType)! - 1);
     if (task.nodeType === 'test_fail') return { ok: false, error: { code: 'boom', message: 'boom', retryable: false }, durationMs: 1 } satisfies NodeResult;
     return { ok: true, outputs: { output: task.inputs.input ?? task.config.value ?? null, text: String(task.config.text ?? '') }, durationMs: 1 };
   };
   return { runNode, stats };
 }
 
-function runOf(nodes: unknown[], connections: unknown[], options: Partial<{ continueOnError: boolean; sequential: boolean; maxConcurrentNodes: number; finished: Map<string, NodeRunRecord>; trigger: unknown }> = {}, delayMs = 0) {
+function runOf(nodes: unknown[], connections: unknown[], options: Partial<{ continueOnError: boolean; sequential: boolean; maxConcurrentNodes: number; aiConcurrentLimit: number; finished: Map<string, NodeRunRecord>; trigger: unknown }> = {}, delayMs = 0) {
   const graph = buildGraph(normalizeWorkflowData({ nodes, connections }), (type) => catalog.get(type));
   const recorded = recordingStore();
   const pool = fakePool(delayMs);
@@ -53,6 +57,7 @@ function runOf(nodes: unknown[], connections: unknown[], options: Partial<{ cont
       sequential: options.sequential ?? false,
       continueOnError: options.continueOnError ?? false,
       maxConcurrentNodes: options.maxConcurrentNodes ?? 5,
+      aiConcurrentLimit: options.aiConcurrentLimit,
       defaultTimeoutMs: 1000,
       limits: { maxChars: 100, inlineMaxBytes: 1_000_000 },
       retry: null,
@@ -84,6 +89,18 @@ describe('ExecutionRun', () => {
     const { run, pool } = runOf(nodes, links, { maxConcurrentNodes: 2 }, 10);
     await run.run();
     expect(pool.stats.maxRunning).to.equal(2);
+  });
+
+  it('runs at most ai_concurrent_limit AI nodes at once, while other nodes use the free slots', async () => {
+    const llms = [1, 2, 3].map((i) => node(`llm${i}`, 'large_language_model', { prompt: 'p' }));
+    const plain = [1, 2].map((i) => node(`plain${i}`, 'test_echo'));
+    const links = [...llms, ...plain].map((target) => link('src', 'output', (target as { node_id: string }).node_id, 'input'));
+    const { run, pool } = runOf([node('src', 'test_echo'), ...llms, ...plain], links, { maxConcurrentNodes: 5, aiConcurrentLimit: 1 }, 20);
+    const outcome = await run.run();
+    expect(outcome.status).to.equal('completed');
+    expect(pool.stats.maxRunningOfType.get('large_language_model')).to.equal(1);
+    // The waiting AI nodes held no node slot: both plain nodes ran beside the first AI node.
+    expect(pool.stats.maxRunning).to.equal(3);
   });
 
   it('runs one node at a time in topological order in sequential mode', async () => {
