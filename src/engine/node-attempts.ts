@@ -9,6 +9,7 @@ import type { ExecutionStore } from '../store/store.js';
 import type { LocalNodeResult, LocalNodes, NodeRetryPolicy, RunNode } from './execution-run.js';
 import type { GraphNode } from './graph.js';
 import type { RunObserver } from '../domain/run-event.js';
+import { sleepInterruptibly } from '../domain/interruptible-sleep.js';
 
 /** How a node's attempts ended. */
 export type NodeAttemptsOutcome =
@@ -65,7 +66,7 @@ export async function runNodeAttempts(context: NodeAttemptsContext, node: GraphN
     const waitMs = retryDelayMs(retry.backoff, attempt - attemptsBefore);
     context.store.recordNodeRetry(task.executionId, node.id, attempt + 1, waitMs, result.error.message);
     context.observer?.runEvent({ type: 'node_retry', executionId: task.executionId, nodeId: node.id, nodeType: node.type, nextAttempt: attempt + 1, waitMs });
-    if (!(await sleep(waitMs, context.signal))) return { kind: 'aborted', attempt };
+    if (!(await sleepInterruptibly(waitMs, context.signal))) return { kind: 'aborted', attempt };
   }
 }
 
@@ -102,20 +103,4 @@ function recordOf(result: NodeResult, startedAtMs: number, attempt: number, cloc
     attempts: attempt,
     ...(result.ok ? { outputs: result.outputs } : { error: result.error }),
   };
-}
-
-/** Waits out a retry delay; false when the signal fired first. */
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve(false);
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -11,8 +11,8 @@ import { notifyEnqueued, notifyEnqueuedVia, WakeupListener } from '../../src/sto
 import type { Wake } from '../../src/store/pg/pg-wakeup.js';
 import { openSessionClient } from '../../src/store/pg/pg-session-client.js';
 import type { SessionClient, SessionConnector } from '../../src/store/pg/pg-session-client.js';
-import { sleepInterruptibly } from '../../src/store/pg/interruptible-sleep.js';
-import type { Sleeper } from '../../src/store/pg/interruptible-sleep.js';
+import { sleepInterruptibly } from '../../src/domain/interruptible-sleep.js';
+import type { Sleeper } from '../../src/domain/interruptible-sleep.js';
 import { advisoryLockKey } from '../../src/store/pg/pg-coordination-sql.js';
 import { waitFor } from '../helpers/daemon.js';
 

@@ -11,8 +11,8 @@ import type { Logger } from '../../log.js';
 import { coerceError } from '../../errors.js';
 import { advisoryLockKey, advisoryUnlockSql, sessionAliveSql, tryAdvisoryLockSql } from './pg-coordination-sql.js';
 import type { SessionClient, SessionConnector } from './pg-session-client.js';
-import type { Sleeper } from './interruptible-sleep.js';
-import { sleepInterruptibly } from './interruptible-sleep.js';
+import type { Sleeper } from '../../domain/interruptible-sleep.js';
+import { sleepInterruptibly } from '../../domain/interruptible-sleep.js';
 
 /** Why a leader stopped being leader. */
 export type DeposeReason = 'connection-lost' | 'session-check-failed' | 'stopped';

@@ -8,8 +8,8 @@ import { coerceError } from '../../errors.js';
 import { retryDelayMs } from '../../domain/backoff.js';
 import { assertChannelName, listenStatement, notifyKnexSql, notifySql, sessionAliveSql } from './pg-coordination-sql.js';
 import type { Queryable, SessionClient, SessionConnector, SessionNotification } from './pg-session-client.js';
-import type { Sleeper } from './interruptible-sleep.js';
-import { sleepInterruptibly } from './interruptible-sleep.js';
+import type { Sleeper } from '../../domain/interruptible-sleep.js';
+import { sleepInterruptibly } from '../../domain/interruptible-sleep.js';
 
 /** The channel enqueue notifies and dispatchers listen on. */
 export const eventEnqueuedChannel = 'tav_event_enqueued';

@@ -1,5 +1,5 @@
-// Coordination loops wait between attempts; stop() and connection loss must cut a wait short
-// rather than leave a loop asleep for a whole interval.
+// Loops wait between attempts (node retries, coordination); a stop, an abort or a lost connection
+// must cut a wait short rather than leave a loop asleep for a whole interval.
 
 /** Waits `ms`, or less if `signal` fires; resolves true when the full wait elapsed. Injected into loops. */
 export type Sleeper = (ms: number, signal: AbortSignal) => Promise<boolean>;
