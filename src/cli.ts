@@ -9,7 +9,7 @@ import type { ApiKeyRecord } from './store/store.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { systemClock } from './domain/clock.js';
 import { createLogger } from './log.js';
-import { startDaemon } from './main.js';
+import { startDaemon, type Daemon } from './main.js';
 import { migrateToLatest, migrationStatus, rollbackLast } from './store/migrate.js';
 import { DatabaseLockedError, acquireDaemonLock, lockOwner } from './store/sqlite/daemon-lock.js';
 import { KeyFileError, loadKeyring } from './auth/encryption-keys.js';
@@ -66,18 +66,12 @@ function configOrExit(): Config {
 async function startCommand(): Promise<void> {
   const config = configOrExit();
   const log = createLogger(config.logLevel);
-  let daemon;
-  try {
-    daemon = await startDaemon(config, log);
-  } catch (error) {
-    log.error('daemon failed to start', { error: error instanceof Error ? error.message : String(error) });
-    process.exit(error instanceof DatabaseLockedError ? 3 : 1);
-  }
+  // Handlers go in before the daemon starts: systemd may send SIGTERM the moment READY=1 arrives,
+  // which is before startDaemon has returned. A signal during start-up stops the daemon once it is up.
+  let daemon: Daemon | null = null;
   let signals = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    signals += 1;
-    log.info('signal received', { signal, forced: signals > 1 });
-    daemon.stop({ force: signals > 1 }).then(
+  const stop = () => {
+    daemon!.stop({ force: signals > 1 }).then(
       () => process.exit(0),
       (error: unknown) => {
         log.error('shutdown failed', { error: String(error) });
@@ -85,8 +79,20 @@ async function startCommand(): Promise<void> {
       },
     );
   };
+  const onSignal = (signal: NodeJS.Signals) => {
+    signals += 1;
+    log.info('signal received', { signal, forced: signals > 1 });
+    if (daemon) stop();
+  };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  try {
+    daemon = await startDaemon(config, log);
+  } catch (error) {
+    log.error('daemon failed to start', { error: error instanceof Error ? error.message : String(error) });
+    process.exit(error instanceof DatabaseLockedError ? 3 : 1);
+  }
+  if (signals > 0) stop();
 }
 
 async function withKnex<T>(run: (knex: ReturnType<typeof openKnexSqlite>) => Promise<T>): Promise<T> {
