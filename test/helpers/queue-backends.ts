@@ -143,3 +143,19 @@ export function createPgBackend(): QueueBackend {
     },
   };
 }
+
+/** The end of a claimed attempt as finishRun takes it: completed unless `overrides` say otherwise. */
+export function runFinish(claimed: { id: number; leaseToken: string; executionId: string }, overrides: Partial<RunFinish> = {}): RunFinish {
+  return {
+    eventId: claimed.id,
+    leaseToken: claimed.leaseToken,
+    executionId: claimed.executionId,
+    executionStatus: 'completed',
+    nodeResults: {},
+    finalOutputs: { done: true },
+    errorMessage: null,
+    executionMetadata: {},
+    event: { kind: 'completed' },
+    ...overrides,
+  };
+}

@@ -10,7 +10,7 @@ import { claimSortKey, type EnqueueRequest } from '../../src/domain/event.js';
 import { AppError } from '../../src/errors.js';
 import { migrateToLatest } from '../../src/store/migrate.js';
 import { PgQueue } from '../../src/store/pg/pg-queue.js';
-import type { RunFinish } from '../../src/store/queue-store.js';
+import { runFinish } from '../helpers/queue-backends.js';
 
 const pgUrl = process.env.TAV_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const agingMs = 60_000;
@@ -78,20 +78,7 @@ describe('PostgreSQL event queue', function () {
     return ids;
   }
 
-  function finish(claimed: { id: number; leaseToken: string; executionId: string }, overrides: Partial<RunFinish> = {}): RunFinish {
-    return {
-      eventId: claimed.id,
-      leaseToken: claimed.leaseToken,
-      executionId: claimed.executionId,
-      executionStatus: 'completed',
-      nodeResults: {},
-      finalOutputs: { done: true },
-      errorMessage: null,
-      executionMetadata: {},
-      event: { kind: 'completed' },
-      ...overrides,
-    };
-  }
+  const finish = runFinish;
 
   async function processingByWorkflow(): Promise<Map<string, number>> {
     const rows = (await poolA('event_queue').where({ status: 'processing' }).groupBy('workflow_id').select('workflow_id').count('* as n')) as Array<{

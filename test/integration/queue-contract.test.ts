@@ -18,9 +18,8 @@ import { expect } from 'chai';
 import { claimSortKey, type ClaimedEvent, type EnqueueRequest } from '../../src/domain/event.js';
 import { isoAt } from '../../src/domain/clock.js';
 import { AppError } from '../../src/errors.js';
-import type { RunFinish } from '../../src/store/queue-store.js';
 import type { Json } from '../../workers/node-contract.js';
-import { createPgBackend, createSqliteBackend, type ContractQueue, type QueueBackend } from '../helpers/queue-backends.js';
+import { createPgBackend, createSqliteBackend, runFinish, type ContractQueue, type QueueBackend } from '../helpers/queue-backends.js';
 
 const agingMs = 60_000;
 const leaseMs = 10_000;
@@ -67,20 +66,7 @@ function describeContract(backend: QueueBackend): void {
       return ids;
     }
 
-    function finish(claimed: ClaimedEvent, overrides: Partial<RunFinish> = {}): RunFinish {
-      return {
-        eventId: claimed.id,
-        leaseToken: claimed.leaseToken,
-        executionId: claimed.executionId,
-        executionStatus: 'completed',
-        nodeResults: {},
-        finalOutputs: { done: true },
-        errorMessage: null,
-        executionMetadata: {},
-        event: { kind: 'completed' },
-        ...overrides,
-      };
-    }
+    const finish = runFinish;
 
     async function claimOne(owner = 'daemon-a'): Promise<ClaimedEvent> {
       const [claimed] = await queue.claim(1, owner, leaseMs);
