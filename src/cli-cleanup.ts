@@ -8,11 +8,11 @@ import { systemClock } from './domain/clock.js';
 import { createLogger } from './log.js';
 import type { RetentionReport } from './maintenance/retention.js';
 import { runRetentionOnce } from './maintenance/retention-service.js';
-import type { SqliteStore } from './store/sqlite/sqlite-store.js';
+import type { OpenedStore } from './store/open-store.js';
 
 /** What the cleanup command borrows from cli.ts. */
 export interface CleanupCommandContext {
-  withStore<T>(run: (store: SqliteStore) => Promise<T> | T): Promise<T>;
+  withStore<T>(run: (store: OpenedStore) => Promise<T> | T): Promise<T>;
   config(): Config;
   fail(message: string, code: number): never;
 }

@@ -4,11 +4,11 @@ import fs from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { hashPassword, minPasswordLength } from './auth/passwords.js';
 import type { UserRecord, UserStatus } from './store/access-store.js';
-import type { SqliteStore } from './store/sqlite/sqlite-store.js';
+import type { OpenedStore } from './store/open-store.js';
 
 /** What the user commands borrow from cli.ts. */
 export interface UserCommandContext {
-  withStore<T>(run: (store: SqliteStore) => Promise<T> | T): Promise<T>;
+  withStore<T>(run: (store: OpenedStore) => Promise<T> | T): Promise<T>;
   fail(message: string, code: number): never;
 }
 
@@ -43,8 +43,8 @@ export function registerUserCommands(program: Command, context: UserCommandConte
 }
 
 /** The user an `<id|name>` argument names: an all-digit argument is an id, anything else a name. */
-export function findUser(store: SqliteStore, reference: string): UserRecord | null {
-  return /^\d+$/.test(reference) ? store.getUser(Number(reference)) : store.findUserByName(reference);
+export async function findUser(store: OpenedStore, reference: string): Promise<UserRecord | null> {
+  return /^\d+$/.test(reference) ? await store.getUser(Number(reference)) : await store.findUserByName(reference);
 }
 
 async function createUser(context: UserCommandContext, options: { name: string; email?: string; passwordStdin?: boolean }): Promise<void> {
@@ -68,7 +68,7 @@ async function createUser(context: UserCommandContext, options: { name: string; 
 
 async function setStatus(context: UserCommandContext, reference: string, status: UserStatus): Promise<void> {
   const outcome = await context.withStore(async (store) => {
-    const user = findUser(store, reference);
+    const user = await findUser(store, reference);
     if (!user) return 'missing' as const;
     if (user.id === systemUserId && status !== 'active') return 'system' as const;
     await store.setUserStatus(user.id, status);

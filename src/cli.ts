@@ -17,6 +17,9 @@ import { RotationError, rotateEncryptionKey } from './auth/key-rotation.js';
 import { EncryptionKey } from './auth/secret-box.js';
 import { openKnexSqlite } from './store/sqlite/knex-sqlite.js';
 import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import type { Knex } from 'knex';
+import { migratePostgres, type OpenedStore } from './store/open-store.js';
+import { openPgPool, PgStore } from './store/pg/pg-store.js';
 
 /** Runs the command line; exits the process with a meaningful code on failure. */
 export async function runCli(argv: string[]): Promise<void> {
@@ -40,7 +43,7 @@ export async function runCli(argv: string[]): Promise<void> {
   keys.command('list').description('list API keys (never the keys themselves)').action(listKeysCommand);
   keys.command('revoke').description('revoke an API key by id').argument('<id>', 'key id', parsePositiveInt).action(revokeKeyCommand);
   registerUserCommands(program, { withStore, fail });
-  registerMaintenanceCommands(program, { config: configOrExit });
+  registerMaintenanceCommands(program, { config: sqliteConfigOrExit });
   registerCleanupCommand(program, { withStore, config: configOrExit, fail });
   const credentials = program.command('credentials').description('manage encrypted credentials');
   credentials
@@ -61,6 +64,15 @@ function configOrExit(): Config {
     }
     throw error;
   }
+}
+
+/** The configuration of a command that works on the SQLite file only (backup, restore, check-db, …). */
+function sqliteConfigOrExit(): Config {
+  const config = configOrExit();
+  if (config.database.kind === 'postgres') {
+    fail('this command works on the embedded SQLite file; this configuration uses PostgreSQL (TAV_DATABASE_URL): use pg_dump, pg_restore, and VACUUM/ANALYZE in psql', 2);
+  }
+  return config;
 }
 
 async function startCommand(): Promise<void> {
@@ -95,9 +107,12 @@ async function startCommand(): Promise<void> {
   if (signals > 0) stop();
 }
 
-async function withKnex<T>(run: (knex: ReturnType<typeof openKnexSqlite>) => Promise<T>): Promise<T> {
-  const knex = openKnexSqlite(configOrExit().dbPath);
+async function withKnex<T>(run: (knex: Knex) => Promise<T>): Promise<T> {
+  const config = configOrExit();
+  const database = config.database;
+  const knex = database.kind === 'postgres' ? openPgPool(database.url, database.schema, 2) : openKnexSqlite(config.dbPath);
   try {
+    if (database.kind === 'postgres') await knex.raw('CREATE SCHEMA IF NOT EXISTS ??', [database.schema]);
     return await run(knex);
   } finally {
     await knex.destroy();
@@ -107,7 +122,7 @@ async function withKnex<T>(run: (knex: ReturnType<typeof openKnexSqlite>) => Pro
 async function migrateCommand(options: { status?: boolean; rollback?: boolean }): Promise<void> {
   if (options.status) {
     // A status query must not create the database it reports on.
-    if (!fs.existsSync(configOrExit().dbPath)) {
+    if (configOrExit().database.kind === 'sqlite' && !fs.existsSync(configOrExit().dbPath)) {
       process.stdout.write(`no database at ${configOrExit().dbPath} yet: every migration is pending (tav start or tav migrate creates it)\n`);
       return;
     }
@@ -116,6 +131,7 @@ async function migrateCommand(options: { status?: boolean; rollback?: boolean })
     return;
   }
   if (options.rollback) {
+    if (configOrExit().database.kind === 'postgres') fail('refusing to roll back a shared PostgreSQL schema from here: stop every daemon of the fleet and use knex against it', 2);
     const owner = lockOwner(configOrExit().dbPath);
     if (owner !== null) fail(`refusing to roll back while a daemon (pid ${owner}) uses the database`, 3);
     const rolledBack = await withKnex(rollbackLast);
@@ -127,10 +143,18 @@ async function migrateCommand(options: { status?: boolean; rollback?: boolean })
 }
 
 /** Opens the store for a short command; migrations first, so a fresh data folder works. */
-async function withStore<T>(run: (store: SqliteStore) => Promise<T> | T): Promise<T> {
+async function withStore<T>(run: (store: OpenedStore) => Promise<T> | T): Promise<T> {
   const config = configOrExit();
-  await withKnex(migrateToLatest);
-  const store = new SqliteStore({ dbPath: config.dbPath, synchronous: config.sqliteSynchronous, writerMaxBatch: 100, writerMaxDelayMs: 0, clock: systemClock, log: createLogger('error') });
+  const database = config.database;
+  const log = createLogger('error');
+  let store: OpenedStore;
+  if (database.kind === 'postgres') {
+    await migratePostgres(database);
+    store = new PgStore({ url: database.url, schema: database.schema, poolMax: 2, writerMaxBatch: 100, dataDir: config.dataDir, clock: systemClock, log });
+  } else {
+    await withKnex(migrateToLatest);
+    store = new SqliteStore({ dbPath: config.dbPath, synchronous: config.sqliteSynchronous, writerMaxBatch: 100, writerMaxDelayMs: 0, clock: systemClock, log });
+  }
   try {
     return await run(store);
   } finally {
@@ -142,7 +166,7 @@ async function createKeyCommand(options: { name: string; scopes: string[]; expir
   const generated = generateApiKey();
   const expiresAt = options.expiresInDays ? new Date(Date.now() + options.expiresInDays * 86_400_000).toISOString() : null;
   const record = await withStore(async (store): Promise<ApiKeyRecord | string> => {
-    const user = findUser(store, options.user);
+    const user = await findUser(store, options.user);
     if (!user) return `no user ${options.user}`;
     if (user.user_status !== 'active') return `user ${user.user_name} is ${user.user_status}; its keys would not authenticate`;
     return store.createApiKey({ userId: user.id, name: options.name, keyPrefix: generated.keyPrefix, keyHash: generated.keyHash, scopes: options.scopes, expiresAt });

@@ -9,7 +9,10 @@ import { logLevels } from './log.js';
 /** The daemon's process-level configuration (workflow behaviour lives in the settings table). */
 export interface Config {
   dataDir: string;
+  /** The SQLite file (the default store); unused when `database` names PostgreSQL. */
   dbPath: string;
+  /** Which store: the embedded SQLite file, or a PostgreSQL database several daemons share. */
+  database: DatabaseConfig;
   host: string;
   port: number;
   workers: number;
@@ -34,6 +37,9 @@ export interface Config {
   systemd: SystemdEnvironment;
 }
 
+/** TAV_DATABASE_URL unset: SQLite at dbPath. Set to postgres://…: that database, in `schema`. */
+export type DatabaseConfig = { kind: 'sqlite' } | { kind: 'postgres'; url: string; schema: string; poolMax: number };
+
 /** NOTIFY_SOCKET, WATCHDOG_USEC and WATCHDOG_PID as systemd sets them; null when unset. */
 export interface SystemdEnvironment {
   notifySocket: string | null;
@@ -56,6 +62,13 @@ const flag = z.enum(['0', '1', 'true', 'false']).transform((value) => value === 
 const schema = z.object({
   TAV_DATA_DIR: z.string().min(1).default('./data'),
   TAV_DB_PATH: z.string().min(1).optional(),
+  // The message never quotes the value: a URL may carry a password.
+  TAV_DATABASE_URL: z
+    .string()
+    .refine((text) => /^postgres(ql)?:\/\/./.test(text), { message: 'must be a postgres:// or postgresql:// URL (unset for the embedded SQLite file)' })
+    .optional(),
+  TAV_DATABASE_SCHEMA: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a plain lower-case schema name').default('public'),
+  TAV_DATABASE_POOL_MAX: integer(2, 1_000).default(10),
   TAV_HOST: z.string().min(1).default('127.0.0.1'),
   TAV_PORT: integer(0, 65535).default(8000),
   TAV_WORKERS: integer(1, 256).default(Math.max(1, os.availableParallelism())),
@@ -100,6 +113,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return Object.freeze({
     dataDir,
     dbPath: path.resolve(values.TAV_DB_PATH ?? path.join(dataDir, 'tav_engine.db')),
+    database: Object.freeze(
+      values.TAV_DATABASE_URL
+        ? { kind: 'postgres' as const, url: values.TAV_DATABASE_URL, schema: values.TAV_DATABASE_SCHEMA, poolMax: values.TAV_DATABASE_POOL_MAX }
+        : { kind: 'sqlite' as const },
+    ),
     host: values.TAV_HOST,
     port: values.TAV_PORT,
     workers: values.TAV_WORKERS,

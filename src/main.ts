@@ -1,5 +1,7 @@
 // Composition root: config → lock → migrate → open store → rescue orphans → pool → API listen →
-// dispatcher → ready. stop() drains in the reverse order.
+// dispatcher → ready. stop() drains in the reverse order. On PostgreSQL (TAV_DATABASE_URL) the daemon
+// is one of a fleet: no lock file, leases kept alive by a heartbeat, maintenance on the elected leader
+// only, and wake-ups and cache invalidations passed to the others by NOTIFY (service/fleet.ts).
 import fs from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import http from 'node:http';
@@ -26,10 +28,10 @@ import { Metrics } from './observability/metrics.js';
 import { Dispatcher } from './queue/dispatcher.js';
 import { createEnqueuer } from './queue/enqueue.js';
 import { NodePool } from './queue/pool.js';
-import { migrateToLatest } from './store/migrate.js';
-import { acquireDaemonLock } from './store/sqlite/daemon-lock.js';
-import { openKnexSqlite } from './store/sqlite/knex-sqlite.js';
-import { SqliteStore } from './store/sqlite/sqlite-store.js';
+import { openDaemonStore, type StoreHandle } from './store/open-store.js';
+import { AppError } from './errors.js';
+import { DatabaseHealth } from './service/database-health.js';
+import { Fleet } from './service/fleet.js';
 import { createApprovalService } from './engine/approval-service.js';
 import { startSystemdService } from './service/systemd-service.js';
 import { stallAfterMsFor } from './service/progress-monitor.js';
@@ -49,32 +51,34 @@ export interface Daemon {
 // The settings table may be changed by another process (a `tav` command): re-read it this often.
 const settingsReloadMs = 5_000;
 
-/** Starts the daemon on the configured SQLite file and port. */
+/** Starts the daemon on the configured store (SQLite file or PostgreSQL) and port. */
 export async function startDaemon(config: Config, log: Logger, clock: Clock = systemClock): Promise<Daemon> {
   fs.mkdirSync(config.dataDir, { recursive: true });
-  const releaseLock = acquireDaemonLock(config.dbPath);
+  // Told by the store before the pieces that react exist; they are wired in as they are built.
+  const hooks = { committed: (_size: number, _ms: number) => {}, enqueued: () => {}, connectionLost: (_error: unknown) => {} };
+  const handle = await openDaemonStore(config, log, clock, {
+    onCommit: (size, ms) => hooks.committed(size, ms),
+    onEnqueued: () => hooks.enqueued(),
+    onConnectionLost: (error) => hooks.connectionLost(error),
+  });
   try {
-    await migrate(config, log);
-    return await assemble(config, log, clock, releaseLock);
+    return await assemble(config, log, clock, handle, hooks);
   } catch (error) {
-    releaseLock();
+    await handle.store.close().catch(() => undefined);
+    handle.release();
     throw error;
   }
 }
 
-async function migrate(config: Config, log: Logger): Promise<void> {
-  const knex = openKnexSqlite(config.dbPath);
-  try {
-    const applied = await migrateToLatest(knex);
-    if (applied.length > 0) log.info('migrations applied', { applied });
-  } finally {
-    await knex.destroy();
-  }
-}
+type StoreReactions = { committed(size: number, ms: number): void; enqueued(): void; connectionLost(error: unknown): void };
 
-async function assemble(config: Config, log: Logger, clock: Clock, releaseLock: () => void): Promise<Daemon> {
+async function assemble(config: Config, log: Logger, clock: Clock, handle: StoreHandle, hooks: StoreReactions): Promise<Daemon> {
+  const { store, pg } = handle;
   // First: a key file that must be fixed (mode, content) stops the start before anything opens.
   const keyring = loadKeyring({ envKey: config.encryptionKey, keyFile: config.encryptionKeyFile });
+  if (pg && config.encryptionKey === null) {
+    log.warn('on a shared PostgreSQL database every daemon must seal credentials with the same key: set TAV_ENCRYPTION_KEY on each (this daemon uses its own key file)', { keyFile: config.encryptionKeyFile });
+  }
   // The gauges read the store, pool and dispatcher at scrape time, after all are built.
   const metrics: Metrics = new Metrics({
     queueDepth: () => store.queueDepth(),
@@ -82,23 +86,20 @@ async function assemble(config: Config, log: Logger, clock: Clock, releaseLock: 
     pool: () => pool.stats,
     inFlight: (): number => dispatcher.inFlightCount,
   });
-  const store = new SqliteStore({
-    dbPath: config.dbPath,
-    synchronous: config.sqliteSynchronous,
-    writerMaxBatch: config.writerMaxBatch,
-    writerMaxDelayMs: config.writerMaxDelayMs,
-    clock,
-    log,
-    onCommit: (size, ms) => metrics.committed(size, ms),
-  });
+  hooks.committed = (size, ms) => metrics.committed(size, ms);
+  const database = pg ? new DatabaseHealth(pg.db, log.child({ component: 'database' })) : null;
+  hooks.connectionLost = (error) => database?.markLost(error);
+  database?.start();
   const rescued = await store.rescueOrphans();
   if (rescued.requeued > 0) log.info('events left processing by a previous process returned to the queue', { rescued: rescued.requeued });
   if (rescued.failed > 0) log.error('events failed: the daemon stopped during every attempt of each', { failed: rescued.failed });
   await ensureAdminKey(store, config.adminKeyFile, log);
-  const credentials = openCredentialVault(keyring, store, clock, log.child({ component: 'credentials' }));
+  const credentials = await openCredentialVault(keyring, store, clock, log.child({ component: 'credentials' }));
 
-  const settings = new SettingsCache(() => store.loadSettings());
-  const settingsTimer = setInterval(() => settings.reload(), settingsReloadMs).unref();
+  const settings = await SettingsCache.open(() => store.loadSettings());
+  const settingsTimer = setInterval(() => {
+    settings.reload().catch((error: unknown) => log.warn('settings not re-read', { error: String(error) }));
+  }, settingsReloadMs).unref();
   const catalog = await catalogWithPlugins(config.enableTestNodes, config.pluginDir);
   for (const problem of catalog.problems) log.warn('plug-in not loaded', problem);
   const workflows = new WorkflowCache(store, catalog);
@@ -125,7 +126,8 @@ async function assemble(config: Config, log: Logger, clock: Clock, releaseLock: 
   });
   const owner = `${hostname()}:${process.pid}`;
   const dispatcher = new Dispatcher({
-    claim: wedgeableClaim(config.enableTestNodes, (limit) => store.claim(limit, owner, config.leaseMs, settings.value.maxConcurrentRunsPerWorkflow), log),
+    // On a fleet the global limit is counted in the database across every daemon.
+    claim: wedgeableClaim(config.enableTestNodes, (limit) => store.claim(limit, owner, config.leaseMs, settings.value.maxConcurrentRunsPerWorkflow, pg ? settings.value.maxConcurrentRunsGlobal : undefined), log),
     run: (event, stopSignal) => runner.run(event, stopSignal),
     capacity: () => settings.value.maxConcurrentRunsGlobal,
     clock,
@@ -137,6 +139,7 @@ async function assemble(config: Config, log: Logger, clock: Clock, releaseLock: 
   const readiness = (): Readiness => {
     const staleAfterMs = Math.max(3 * config.pollIntervalMs, 5_000);
     const checks = {
+      ...(database ? { database_reachable: database.isReachable } : {}),
       writer_open: store.isWritable,
       migrations_current: true,
       pool_up: pool.isUp,
@@ -146,11 +149,14 @@ async function assemble(config: Config, log: Logger, clock: Clock, releaseLock: 
     const reasons = Object.entries(checks)
       .filter(([, ok]) => !ok)
       .map(([name]) => name);
-    return { ready: reasons.length === 0, reasons, checks };
+    const problem = database?.problem;
+    return { ready: reasons.length === 0, reasons, checks, ...(problem ? { details: { database: problem } } : {}) };
   };
 
-  const backups = createBackupService({ dbPath: config.dbPath, dataDir: config.dataDir, store, clock, log: log.child({ component: 'backup' }) });
-  const retention = createRetentionScheduler({ store, dataDir: config.dataDir, clock, log: log.child({ component: 'retention' }) });
+  // PostgreSQL is backed up with its own tools (pg_dump); VACUUM INTO is SQLite's.
+  const backups = pg ? backupsElsewhere() : createBackupService({ dbPath: config.dbPath, dataDir: config.dataDir, store, clock, log: log.child({ component: 'backup' }) });
+  const retentionSources = { store, dataDir: config.dataDir, clock, log: log.child({ component: 'retention' }) };
+  const retention = createRetentionScheduler(retentionSources);
   const enqueue = createEnqueuer({
     store,
     settings: () => settings.value,
@@ -162,7 +168,35 @@ async function assemble(config: Config, log: Logger, clock: Clock, releaseLock: 
     refused: (request, reason) => metrics.eventRefused(reason, request.source),
   });
   // Triggers only enqueue, through the same function as the API: the dispatcher runs the work.
-  const triggers = createTriggers({ store, enqueue, settings: () => settings.value, clock, dataDir: config.dataDir, log: log.child({ component: 'triggers' }) });
+  const triggers = createTriggers({
+    store, enqueue, settings: () => settings.value, clock, dataDir: config.dataDir, log: log.child({ component: 'triggers' }),
+    leads: pg ? () => fleet?.isLeader ?? false : undefined,
+    announce: (workflowId) => fleet?.triggersChanged(workflowId),
+  });
+  // On a fleet: retention and the timed triggers run on the leader only, from election to deposal.
+  let leaderRetention: ReturnType<typeof createRetentionScheduler> | null = null;
+  const fleet = pg
+    ? new Fleet({
+        store: pg, url: pg.url, schema: pg.schema, owner, leaseMs: config.leaseMs, log: log.child({ component: 'fleet' }),
+        heldEventIds: () => dispatcher.inFlightEventIds,
+        wake: () => dispatcher.wake(),
+        workflowChanged: (id) => workflows.invalidate(id),
+        triggersChanged: (id) => void triggers.refresh(id).catch((error: unknown) => log.warn('triggers not refreshed', { workflowId: id, error: String(error) })),
+        duties: {
+          start: async () => {
+            leaderRetention = createRetentionScheduler(retentionSources);
+            leaderRetention.start();
+            await triggers.rearmAll();
+          },
+          stop: async () => {
+            await leaderRetention?.stop();
+            leaderRetention = null;
+            if (!draining) await triggers.rearmAll();
+          },
+        },
+      })
+    : null;
+  hooks.enqueued = () => fleet?.eventEnqueued();
   const app = createApp({
     store,
     enqueue,
@@ -173,11 +207,14 @@ async function assemble(config: Config, log: Logger, clock: Clock, releaseLock: 
     files: new FileLibrary(store, fileStorage, log.child({ component: 'files' })),
     settings: () => settings.value,
     catalog,
-    invalidateWorkflow: (id) => workflows.invalidate(id),
+    invalidateWorkflow: (id) => {
+      workflows.invalidate(id);
+      fleet?.workflowChanged(id);
+    },
     completions,
     abortRun: (executionId) => runner.cancel(executionId),
     wakeDispatcher: () => dispatcher.wake(),
-    workflowStructure: (workflowId) => workflows.get(workflowId)?.structureHash ?? null,
+    workflowStructure: async (workflowId) => (await workflows.get(workflowId))?.structureHash ?? null,
     readiness,
     runState: () => ({ inFlight: dispatcher.inFlightCount, capacity: settings.value.maxConcurrentRunsGlobal, poolThreads: pool.stats.threads, poolQueued: pool.stats.queued }),
     clock,
@@ -197,15 +234,16 @@ async function assemble(config: Config, log: Logger, clock: Clock, releaseLock: 
   dispatcher.start();
   approvals.start();
   await triggers.start();
-  retention.start();
+  if (fleet) fleet.start();
+  else retention.start();
   backups.start();
-  const firstDelayed = store.nextDueAt();
+  const firstDelayed = await store.nextDueAt();
   if (firstDelayed !== null) dispatcher.wakeAt(firstDelayed);
-  log.info('daemon ready', { host: config.host, port, dbPath: config.dbPath, workers: config.workers });
+  log.info('daemon ready', { host: config.host, port, ...(pg ? { database: 'postgresql', schema: pg.schema } : { dbPath: config.dbPath }), workers: config.workers });
   // systemd Type=notify: READY, STATUS, WATCHDOG (only while making progress), STOPPING.
   const systemd = await startSystemdService({
     env: config.systemd, pid: process.pid, isReady: () => readiness().ready, clock, log: log.child({ component: 'systemd' }),
-    status: () => ({ queueDepth: store.queueDepth().byStatus.pending, inFlight: dispatcher.inFlightCount, capacity: settings.value.maxConcurrentRunsGlobal }),
+    status: async () => ({ queueDepth: (await store.queueDepth()).byStatus.pending, inFlight: dispatcher.inFlightCount, capacity: settings.value.maxConcurrentRunsGlobal }),
     progress: { dispatcher, writerStats: () => store.writerStats(), isDraining: () => draining },
     stallAfterMs: stallAfterMsFor(config.pollIntervalMs, config.writerMaxDelayMs),
   });
@@ -222,6 +260,8 @@ async function assemble(config: Config, log: Logger, clock: Clock, releaseLock: 
     approvals.stop();
     // Retention stops at its next batch: it must not delay the drain nor write after the store closes.
     await retention.stop();
+    // Leadership (and its maintenance) passes to another daemon at once; the heartbeat goes on below.
+    await fleet?.resign();
     // A backup being written is stopped and its partial file removed.
     await backups.stop();
     const finished = force ? false : await dispatcher.waitForRuns(config.shutdownGraceMs);
@@ -233,9 +273,11 @@ async function assemble(config: Config, log: Logger, clock: Clock, releaseLock: 
     clearInterval(settingsTimer);
     await pool.close();
     await systemd.close();
+    await fleet?.stop();
+    database?.stop();
     const writer = store.writerStats();
     await store.close();
-    releaseLock();
+    handle.release();
     log.info('stopped', { commits: writer.commits, writes: writer.operations });
   };
   let stopping: Promise<void> | null = null;
@@ -246,4 +288,9 @@ async function assemble(config: Config, log: Logger, clock: Clock, releaseLock: 
     return stopping;
   };
   return { port, stop, readiness };
+}
+
+function backupsElsewhere() {
+  const refuse = () => Promise.reject(new AppError('not_supported', 'this daemon stores its data in PostgreSQL: back it up with pg_dump', { status: 501 }));
+  return { create: refuse, start: () => undefined, stop: async () => undefined };
 }

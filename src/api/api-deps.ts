@@ -18,6 +18,8 @@ export interface Readiness {
   ready: boolean;
   reasons: string[];
   checks: Record<string, boolean>;
+  /** Why a check fails, in words (e.g. the database's connection error). */
+  details?: Record<string, string>;
 }
 
 /** The API's view of the daemon. */
@@ -34,14 +36,14 @@ export interface ApiDeps {
   /** Tells the dispatcher there is work (a re-queued execution). */
   wakeDispatcher(): void;
   /** The current structure fingerprint of a workflow, or null when it no longer exists. */
-  workflowStructure(workflowId: string): string | null;
+  workflowStructure(workflowId: string): Promise<string | null>;
   readiness(): Readiness;
   /** Executions running now and how many may. */
   runState(): { inFlight: number; capacity: number; poolThreads: number; poolQueued: number };
   clock: Clock;
   log: Logger;
   /** Re-reads the engine settings after a settings change, so it applies from the next claim or run. */
-  reloadSettings(): void;
+  reloadSettings(): Promise<unknown>;
   /** Seals credential data on create/update (reads go to the store: metadata only). */
   credentials: Pick<CredentialVault, 'create' | 'update'>;
   /** Uploaded files: rows and bytes together. */

@@ -22,7 +22,7 @@ export function requireApiKey(store: ApiKeyStore, clock: Clock): Koa.Middleware 
   return async (ctx, next) => {
     const presented = presentedKey(ctx);
     if (!presented) throw unauthorized('an API key is required (Authorization: Bearer <key> or X-API-Key)');
-    const key = store.findApiKeyByHash(hashApiKey(presented));
+    const key = await store.findApiKeyByHash(hashApiKey(presented));
     const now = clock.now();
     if (!key || !key.is_active || key.revoked_at !== null) throw unauthorized('the API key is not valid');
     if (key.expires_at !== null && Date.parse(key.expires_at) <= now) throw unauthorized('the API key has expired');

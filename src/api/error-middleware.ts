@@ -1,7 +1,8 @@
 // Every failure leaves as `{ error: { code, message, details?, request_id } }` with a 4xx/5xx status;
 // internals (stack traces, SQL) stay in the log.
 import type Koa from 'koa';
-import { coerceError } from '../errors.js';
+import { AppError, coerceError } from '../errors.js';
+import { isConnectionError } from '../store/pg/pg-errors.js';
 import type { Logger } from '../log.js';
 import { requestIdOf } from './request-id.js';
 
@@ -19,7 +20,10 @@ export function errorMiddleware(log: Logger): Koa.Middleware {
         ctx.body = { error: { code: 'method_not_allowed', message: `${ctx.method} is not allowed on ${ctx.path}`, request_id: requestIdOf(ctx) } };
       }
     } catch (thrown) {
-      const error = coerceError(thrown);
+      // A shared database that is away is a temporary condition the client can wait out, not a bug.
+      const error = isConnectionError(thrown)
+        ? new AppError('database_unavailable', 'the database cannot be reached right now; try again shortly', { status: 503, retryAfterSeconds: 2, expose: true, cause: thrown })
+        : coerceError(thrown);
       if (error.status >= 500) log.error('request failed', { requestId: requestIdOf(ctx), method: ctx.method, path: ctx.path, code: error.code, error: String(error.cause ?? error) });
       ctx.status = error.status;
       if (error.retryAfterSeconds !== undefined) ctx.set('Retry-After', String(error.retryAfterSeconds));

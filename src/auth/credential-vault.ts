@@ -61,12 +61,12 @@ export class CredentialVault implements CredentialResolver {
   }
 
   /** Opens a credential for one node task and notes its use. */
-  resolve(credentialId: Json): CredentialResolution {
+  async resolve(credentialId: Json): Promise<CredentialResolution> {
     const id = typeof credentialId === 'string' && /^\d+$/.test(credentialId.trim()) ? Number(credentialId) : credentialId;
     if (typeof id !== 'number' || !Number.isSafeInteger(id) || id <= 0) {
       return failure('invalid_config', 'config "credential_id" must be a credential id (a positive whole number)');
     }
-    const sealed = this.deps.store.sealedCredential(id);
+    const sealed = await this.deps.store.sealedCredential(id);
     if (!sealed) return failure('credential_not_found', `credential ${id} does not exist`);
     let fields: CredentialData;
     try {
@@ -82,8 +82,8 @@ export class CredentialVault implements CredentialResolver {
   }
 
   /** Key ids credentials are sealed under that this process cannot open, with their counts. */
-  unreadableKeys(): Array<{ keyId: string | null; credentials: number }> {
-    return [...this.deps.store.credentialKeyCounts()]
+  async unreadableKeys(): Promise<Array<{ keyId: string | null; credentials: number }>> {
+    return [...await this.deps.store.credentialKeyCounts()]
       .filter(([keyId]) => keyId === null || !this.deps.box.knows(keyId))
       .map(([keyId, credentials]) => ({ keyId, credentials }));
   }
@@ -101,13 +101,13 @@ function failure(code: string, message: string): { ok: false; error: NodeError }
  * The daemon's vault over `keyring`; logs, once, what an operator must act on: a key file just
  * created (back it up), a rotation left unfinished, credentials sealed under a key it does not have.
  */
-export function openCredentialVault(keyring: Keyring, store: CredentialStore, clock: Clock, log: Logger): CredentialVault {
+export async function openCredentialVault(keyring: Keyring, store: CredentialStore, clock: Clock, log: Logger): Promise<CredentialVault> {
   if (keyring.created) log.info('created the encryption key file; back it up with the database', { keyFile: keyring.files.current });
   if (keyring.pendingRotation) {
     log.warn('a key rotation did not finish; run tav credentials rotate-key again to complete it', { pendingKeyFile: keyring.files.next });
   }
   const vault = new CredentialVault({ store, box: new SecretBox(keyring.sealing, keyring.opening), clock, log });
-  for (const { keyId, credentials } of vault.unreadableKeys()) {
+  for (const { keyId, credentials } of await vault.unreadableKeys()) {
     log.error('credentials are sealed under a key this daemon does not have; nodes using them will fail', { keyId, credentials });
   }
   log.info('credential key loaded', { keyId: keyring.sealing.id, source: keyring.source });

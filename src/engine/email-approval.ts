@@ -108,7 +108,7 @@ async function openInteraction(deps: ApprovalDeps, workflowId: string, task: Nod
 }
 
 async function notify(deps: ApprovalDeps, task: NodeTask, request: ApprovalRequest, link: string, expiresAtMs: number): Promise<NodeError | null> {
-  const fields = smtpFields(deps, task);
+  const fields = await smtpFields(deps, task);
   if ('error' in fields) return fields.error;
   try {
     const mail: OutgoingMail = {
@@ -129,11 +129,11 @@ async function notify(deps: ApprovalDeps, task: NodeTask, request: ApprovalReque
 }
 
 /** SMTP settings: the credential `credential_id` names, else an object on the `smtp_config` input. */
-function smtpFields(deps: ApprovalDeps, task: NodeTask): { fields: Record<string, Json> } | { error: NodeError } {
+async function smtpFields(deps: ApprovalDeps, task: NodeTask): Promise<{ fields: Record<string, Json> } | { error: NodeError }> {
   const credentialId = task.config.credential_id;
   if (credentialId !== undefined && credentialId !== null && credentialId !== '') {
     if (!deps.credentials) return { error: { code: 'credential_error', message: 'credentials are not available', retryable: false } };
-    const opened = deps.credentials.resolve(credentialId);
+    const opened = await deps.credentials.resolve(credentialId);
     return opened.ok ? { fields: opened.fields } : { error: opened.error };
   }
   const inline = task.inputs.smtp_config ?? task.config.smtp_config;

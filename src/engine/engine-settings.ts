@@ -121,10 +121,14 @@ function aiProviderFrom(ai: Record<string, Json>): AiProvider | null {
 
 /** Holds the current engine settings and reloads them from a source. */
 export class SettingsCache {
-  private current: EngineSettings;
+  private constructor(
+    private readonly load: () => Promise<Record<string, Record<string, Json>>>,
+    private current: EngineSettings,
+  ) {}
 
-  constructor(private readonly load: () => Record<string, Record<string, Json>>) {
-    this.current = engineSettingsFrom(load());
+  /** Reads the table once; the cache then always has settings to hand without waiting. */
+  static async open(load: () => Promise<Record<string, Record<string, Json>>>): Promise<SettingsCache> {
+    return new SettingsCache(load, engineSettingsFrom(await load()));
   }
 
   /** The settings in force now. */
@@ -133,8 +137,8 @@ export class SettingsCache {
   }
 
   /** Re-reads the table; a change applies from the next claim or run. */
-  reload(): EngineSettings {
-    this.current = engineSettingsFrom(this.load());
+  async reload(): Promise<EngineSettings> {
+    this.current = engineSettingsFrom(await this.load());
     return this.current;
   }
 }

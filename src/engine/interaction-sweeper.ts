@@ -75,7 +75,7 @@ export class InteractionSweeper {
   private async expireDue(): Promise<number> {
     let expired = 0;
     try {
-      for (let ids = this.deps.store.dueInteractionIds(batchSize); ids.length > 0 && this.running; ids = this.deps.store.dueInteractionIds(batchSize)) {
+      for (let ids = await this.deps.store.dueInteractionIds(batchSize); ids.length > 0 && this.running; ids = await this.deps.store.dueInteractionIds(batchSize)) {
         for (const id of ids) if (await this.deps.store.expireInteraction(id, this.deps.sortKeyAt)) expired += 1;
       }
     } catch (error) {
@@ -86,7 +86,7 @@ export class InteractionSweeper {
       this.deps.log.info('approvals expired', { expired });
       this.deps.onResumed();
     }
-    const next = this.running ? this.deps.store.nextInteractionExpiry() : null;
+    const next = this.running ? await this.deps.store.nextInteractionExpiry() : null;
     if (next !== null) this.watch(next);
     return expired;
   }

@@ -10,7 +10,7 @@ export type CredentialResolution = { ok: true; fields: Record<string, Json> } | 
 /** Opens credentials for nodes (the credential vault). */
 export interface CredentialResolver {
   /** Opens the credential `credentialId` names (as a node's config carries it). */
-  resolve(credentialId: Json): CredentialResolution;
+  resolve(credentialId: Json): Promise<CredentialResolution>;
 }
 
 /**
@@ -29,7 +29,7 @@ export function withCredentials(runNode: RunNode, credentials: CredentialResolve
     let config = task.config;
     for (const [credentialId, place] of [[ownId, placeOwn], [providerId, placeProviderKey]] as const) {
       if (credentialId === null) continue;
-      const resolved = open(credentials, credentialId);
+      const resolved = await open(credentials, credentialId);
       if (!resolved.ok) return { ok: false, error: resolved.error, durationMs: performance.now() - started };
       config = place(config, resolved.fields);
     }
@@ -50,9 +50,9 @@ function placeProviderKey(config: Config, fields: Record<string, Json>): Config 
   return { ...config, __ai: { ...(config.__ai as Config), api_key: apiKey } };
 }
 
-function open(credentials: CredentialResolver, credentialId: Json): CredentialResolution {
+async function open(credentials: CredentialResolver, credentialId: Json): Promise<CredentialResolution> {
   try {
-    return credentials.resolve(credentialId);
+    return await credentials.resolve(credentialId);
   } catch {
     // A bug or a closed store; the thrown text may quote what it held, so it goes nowhere.
     return { ok: false, error: { code: 'credential_error', message: 'the credential could not be read', retryable: false } };

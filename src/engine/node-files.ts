@@ -7,7 +7,7 @@ import type { RunNode } from './execution-run.js';
 
 /** Finds an upload's path by id (the store). */
 export interface FileLookup {
-  getFile(id: number): { file_path: string } | null;
+  getFile(id: number): Promise<{ file_path: string } | null>;
 }
 
 /** The task with its file ids replaced, or the failure the node ends with. */
@@ -23,14 +23,14 @@ const fileIdKey = 'file_id';
 export function withFileReferences(runNode: RunNode, files: FileLookup): RunNode {
   return async (task, options) => {
     const started = performance.now();
-    const resolved = resolveFileReferences(task, files);
+    const resolved = await resolveFileReferences(task, files);
     if (!resolved.ok) return { ok: false, error: resolved.error, durationMs: performance.now() - started };
     return runNode(resolved.task, options);
   };
 }
 
 /** Replaces the file ids of `task` with `{path}`; the task is returned as it is when it has none. */
-export function resolveFileReferences(task: NodeTask, files: FileLookup): FileReferenceResolution {
+export async function resolveFileReferences(task: NodeTask, files: FileLookup): Promise<FileReferenceResolution> {
   const inputRef = referenceIn(task.inputs[fileKey]);
   const configRef = referenceIn(task.config[fileKey]);
   // `file_id` in config feeds the `file` port unless a value is already given (a port value wins).
@@ -41,7 +41,7 @@ export function resolveFileReferences(task: NodeTask, files: FileLookup): FileRe
   for (const [target, ref] of [[inputs, inputRef], [config, configRef ?? idKeyRef]] as const) {
     if (ref === undefined) continue;
     if (ref === 'invalid') return failure('invalid_input', 'a file id must be a positive whole number');
-    const file = files.getFile(ref);
+    const file = await files.getFile(ref);
     if (!file) return failure('file_not_found', `no uploaded file with id ${ref}`);
     target[fileKey] = { path: file.file_path };
   }

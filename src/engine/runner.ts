@@ -88,10 +88,10 @@ export class Runner {
     // A stop that fired before the attempt began (a forced stop while its claim was committing) hands
     // the event back at once: the abort listener below would never fire for an already-aborted signal.
     if (stopSignal.aborted) {
-      const kept = claimed.resumed ? Object.fromEntries(this.deps.store.previousNodeRecords(claimed.executionId)) : {};
+      const kept = claimed.resumed ? Object.fromEntries(await this.deps.store.previousNodeRecords(claimed.executionId)) : {};
       return this.finish(claimed, 'pending', kept, {}, { kind: 'released' });
     }
-    const planned = this.deps.workflows.get(claimed.workflowId);
+    const planned = await this.deps.workflows.get(claimed.workflowId);
     if (!planned) return this.finish(claimed, 'failed', {}, {}, { kind: 'failed', error: 'the workflow no longer exists' });
     const settings = this.deps.settings();
     // One controller per run, fired by the drain or the workflow timeout. (AbortSignal.timeout and
@@ -119,7 +119,7 @@ export class Runner {
         defaultTimeoutMs: settings.defaultTimeoutMs,
         limits: { maxChars: settings.payloadMaxChars, inlineMaxBytes: settings.payloadInlineMaxBytes },
         retry: planned.retryEnabled ? { maxRetries: settings.maxRetries, backoff: settings.backoff } : null,
-        previous: claimed.resumed ? this.deps.store.previousNodeRecords(claimed.executionId) : new Map(),
+        previous: claimed.resumed ? await this.deps.store.previousNodeRecords(claimed.executionId) : new Map(),
         signal: abort.signal,
         renderConfig: (node, variables) => renderNodeConfig(node, variables, planned.graph, claimed.eventData, this.deps.clock.now(), settings.ai),
         observer: this.deps.observer,
@@ -183,7 +183,7 @@ export class Runner {
     event: EventOutcome,
     errorMessage: string | null = null,
   ): Promise<AttemptResult> {
-    const structure = this.deps.workflows.get(claimed.workflowId)?.structureHash;
+    const structure = (await this.deps.workflows.get(claimed.workflowId))?.structureHash;
     const applied = await this.deps.store.finishRun({
       eventId: claimed.id,
       leaseToken: claimed.leaseToken,

@@ -32,10 +32,10 @@ export class WorkflowCache {
   ) {}
 
   /** The planned workflow, or null when it no longer exists. */
-  get(workflowId: string): PlannedWorkflow | null {
+  async get(workflowId: string): Promise<PlannedWorkflow | null> {
     const cached = this.entries.get(workflowId);
     if (cached) return cached;
-    const record = this.store.getWorkflow(workflowId);
+    const record = await this.store.getWorkflow(workflowId);
     if (!record) return null;
     const data = normalizeWorkflowData(record.workflow_data);
     const config = { ...(data.execution_config ?? {}), ...record.execution_config } as Record<string, Json>;

@@ -62,7 +62,7 @@ export class FileLibrary {
 
   /** A file's row and where its bytes are; 404 when either is missing. */
   async open(id: number): Promise<OpenedFile> {
-    const record = this.store.getFile(id);
+    const record = await this.store.getFile(id);
     if (!record) throw notFound('file', id);
     const absolutePath = this.storage.absolutePath(record.file_path);
     const info = await stat(absolutePath).catch(() => null);

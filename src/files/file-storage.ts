@@ -24,7 +24,7 @@ export interface StoredFile {
   relativePath: string;
 }
 
-const defaultUploadDir = 'uploads';
+export const defaultUploadDir = 'uploads';
 /** The folder under the upload root where uploads arrive; retention ages out what is left there. */
 export const incomingDirName = '.incoming';
 

@@ -34,7 +34,7 @@ export interface BackupServiceOptions {
   clock: Clock;
   log: Logger;
   /** The settings table as it is now (re-read on every tick, so a change applies without a restart). */
-  loadSettings(): Record<string, Record<string, Json>>;
+  loadSettings(): Promise<Record<string, Record<string, Json>>>;
   /** How often the schedule is looked at; a backup is due when the newest is older than the interval. */
   checkEveryMs?: number;
 }
@@ -48,15 +48,17 @@ export class BackupService {
   constructor(private readonly options: BackupServiceOptions) {}
 
   /** Takes a backup now and keeps the newest `keep` (the `backup_keep` setting unless given); 409 while one runs. */
-  create(keep?: number): Promise<BackupResult> {
-    if (this.running) return Promise.reject(new AppError('backup_in_progress', 'a backup is already being written; try again when it has finished', { status: 409 }));
-    if (this.abort.signal.aborted) return Promise.reject(new AppError('shutting_down', 'the daemon is stopping', { status: 503 }));
-    const schedule = backupScheduleFrom(this.options.loadSettings());
+  async create(keep?: number): Promise<BackupResult> {
+    if (this.running) throw new AppError('backup_in_progress', 'a backup is already being written; try again when it has finished', { status: 409 });
+    if (this.abort.signal.aborted) throw new AppError('shutting_down', 'the daemon is stopping', { status: 503 });
+    // The keep count is read only when the caller gave none: no await between the check and `running`.
+    const keepCount = keep ?? backupScheduleFrom(await this.options.loadSettings()).keep;
+    if (this.running) throw new AppError('backup_in_progress', 'a backup is already being written; try again when it has finished', { status: 409 });
     const started = this.options.clock.now();
     const run = takeBackup({
       dbPath: this.options.dbPath,
       destDir: this.options.backupDir,
-      keep: keep ?? schedule.keep,
+      keep: keepCount,
       clock: this.options.clock,
       copy: (source, target) => copyAndCheckOffThread(source, target, this.abort.signal),
     });
@@ -81,8 +83,9 @@ export class BackupService {
   start(): void {
     const every = this.options.checkEveryMs ?? 60_000;
     const tick = () => {
-      this.runIfDue();
-      this.timer = setTimeout(tick, every).unref();
+      void this.runIfDue().finally(() => {
+        this.timer = setTimeout(tick, every).unref();
+      });
     };
     this.timer = setTimeout(tick, 0).unref();
   }
@@ -94,10 +97,10 @@ export class BackupService {
     await this.running?.catch(() => undefined);
   }
 
-  private runIfDue(): void {
+  private async runIfDue(): Promise<void> {
     if (this.running) return;
     try {
-      const schedule = backupScheduleFrom(this.options.loadSettings());
+      const schedule = backupScheduleFrom(await this.options.loadSettings());
       if (!schedule.enabled) return;
       const newest = listBackups(this.options.backupDir)[0];
       if (newest && this.options.clock.now() - newest.takenAtMs < schedule.intervalMs) return;
@@ -111,6 +114,6 @@ export class BackupService {
 }
 
 /** The daemon's backup service: backups of `dbPath` into `$dataDir/backups`, scheduled by the settings table. */
-export function createBackupService(options: { dbPath: string; dataDir: string; store: { loadSettings(): Record<string, Record<string, Json>> }; clock: Clock; log: Logger }): BackupService {
+export function createBackupService(options: { dbPath: string; dataDir: string; store: { loadSettings(): Promise<Record<string, Record<string, Json>>> }; clock: Clock; log: Logger }): BackupService {
   return new BackupService({ dbPath: options.dbPath, backupDir: defaultBackupDir(options.dataDir), clock: options.clock, log: options.log, loadSettings: () => options.store.loadSettings() });
 }

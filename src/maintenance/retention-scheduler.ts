@@ -9,7 +9,7 @@ import type { RetentionReport } from './retention.js';
 export interface RetentionSchedulerDeps {
   run(options: { dryRun: boolean; signal: AbortSignal }): Promise<RetentionReport>;
   /** The schedule in force (read at every check). */
-  schedule(): { autoCleanup: boolean; cleanupIntervalMs: number };
+  schedule(): Promise<{ autoCleanup: boolean; cleanupIntervalMs: number }> | { autoCleanup: boolean; cleanupIntervalMs: number };
   clock: Clock;
   log: Logger;
   /** Wait after start before the first run, so it does not compete with a start-up burst. */
@@ -58,7 +58,7 @@ export class RetentionScheduler {
     const checkEveryMs = this.deps.checkEveryMs ?? 60_000;
     let schedule: { autoCleanup: boolean; cleanupIntervalMs: number };
     try {
-      schedule = this.deps.schedule();
+      schedule = await this.deps.schedule();
     } catch (error) {
       this.deps.log.error('retention settings unreadable', { error: String(error) });
       return this.arm(checkEveryMs);

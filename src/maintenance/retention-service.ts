@@ -2,17 +2,17 @@
 // admin route and `tav cleanup`.
 import type { Json } from '../../workers/node-contract.js';
 import type { Clock } from '../domain/clock.js';
-import { FileStorage } from '../files/file-storage.js';
+import { defaultUploadDir, FileStorage } from '../files/file-storage.js';
 import type { Logger } from '../log.js';
 import type { RetentionStore } from '../store/retention-store.js';
 import { runRetention, type RetentionDeps, type RetentionReport } from './retention.js';
 import { RetentionScheduler } from './retention-scheduler.js';
-import { retentionSettingsFrom } from './retention-settings.js';
+import { retentionSettingsFrom, type RetentionSettings } from './retention-settings.js';
 import { daemonTempFolders } from './temp-files.js';
 
 /** What retention is built from. */
 export interface RetentionSources {
-  store: { retention(): RetentionStore; loadSettings(): Record<string, Record<string, Json>> };
+  store: { retention(): RetentionStore; loadSettings(): Promise<Record<string, Record<string, Json>>> };
   dataDir: string;
   clock: Clock;
   log: Logger;
@@ -20,8 +20,10 @@ export interface RetentionSources {
 
 /** Retention's dependencies over a store and its data folder; settings are read from the store per run. */
 export function retentionDeps(sources: RetentionSources): RetentionDeps {
-  const settings = () => retentionSettingsFrom(sources.store.loadSettings());
-  const uploads = new FileStorage({ dataDir: sources.dataDir, uploadDir: () => settings().uploadDir, log: sources.log });
+  // The upload folder is the one the last read of the settings named (read at the start of each run).
+  let latest: RetentionSettings | null = null;
+  const settings = async () => (latest = retentionSettingsFrom(await sources.store.loadSettings()));
+  const uploads = new FileStorage({ dataDir: sources.dataDir, uploadDir: () => latest?.uploadDir ?? defaultUploadDir, log: sources.log });
   return {
     store: sources.store.retention(),
     settings,

@@ -14,7 +14,7 @@ import { findStaleTempFiles, removeFiles, type TempFolder } from './temp-files.j
 export interface RetentionDeps {
   store: RetentionStore;
   /** Read at the start of each run. */
-  settings: () => RetentionSettings;
+  settings: () => Promise<RetentionSettings>;
   /** Removes an upload's bytes (path relative to the data folder, as the files row holds it). */
   removeUpload(relativePath: string): Promise<void>;
   tempFolders: () => TempFolder[];
@@ -50,7 +50,7 @@ const dayMs = 86_400_000;
 /** Runs retention once; `dryRun` counts what is due and changes nothing. */
 export async function runRetention(deps: RetentionDeps, options: { dryRun: boolean; signal?: AbortSignal }): Promise<RetentionReport> {
   const started = deps.clock.now();
-  const settings = deps.settings();
+  const settings = await deps.settings();
   const run = new RetentionRun(deps, options.dryRun, options.signal);
   await run.trimHistory(settings.maxExecutionHistory);
   await run.deleteAged(cutoffsAt(started, settings));
@@ -89,10 +89,10 @@ class RetentionRun {
 
   /** Deletes finished executions beyond the newest `keep` per workflow, with everything of theirs. */
   async trimHistory(keep: number): Promise<void> {
-    const ids = this.deps.store.findSurplusExecutions(keep);
+    const ids = await this.deps.store.findSurplusExecutions(keep);
     for (let i = 0; i < ids.length && !this.stopped; i += executionsPerBatch) {
       const chunk = ids.slice(i, i + executionsPerBatch);
-      if (this.dryRun) this.countExecutions(chunk);
+      if (this.dryRun) await this.countExecutions(chunk);
       else await this.deleteExecutions(chunk);
     }
   }
@@ -103,10 +103,10 @@ class RetentionRun {
    */
   async deleteAged(cutoffs: RetentionCutoffs): Promise<void> {
     for (const table of agedTables) {
-      const range = this.deps.store.idRange(table);
+      const range = await this.deps.store.idRange(table);
       if (!range) continue;
       for (let after = range.min - 1; after < range.max && !this.stopped; after += scanWindow) {
-        const due = this.deps.store.findAged(table, cutoffs, after, after + scanWindow);
+        const due = await this.deps.store.findAged(table, cutoffs, after, after + scanWindow);
         for (let i = 0; i < due.length && !this.stopped; i += this.batchSize) await this.handleDue(table, due.slice(i, i + this.batchSize), cutoffs);
         // Lets the queue's own work run between windows even when nothing here needed the writer.
         await yieldToEventLoop();
@@ -156,11 +156,11 @@ class RetentionRun {
     return this.signal?.aborted ?? false;
   }
 
-  private countExecutions(chunk: string[]): void {
+  private async countExecutions(chunk: string[]): Promise<void> {
     for (const id of chunk) this.surplus.add(id);
     this.tables.executions += chunk.length;
     for (const table of executionRowTables) {
-      const counted = this.deps.store.countExecutionRows(table, chunk);
+      const counted = await this.deps.store.countExecutionRows(table, chunk);
       this.tables[table] += counted.rows;
       this.countFiles(table, counted.files);
     }

@@ -6,7 +6,7 @@ import type { QueueDepth } from '../store/store.js';
 
 /** Where the gauges read their values at scrape time. */
 export interface MetricsSources {
-  queueDepth(): QueueDepth;
+  queueDepth(): Promise<QueueDepth>;
   nowMs(): number;
   pool(): { utilization: number; queued: number; threads: number };
   inFlight(): number;
@@ -101,16 +101,16 @@ export class Metrics implements RunObserver {
 
 function registerGauges(sources: MetricsSources, registers: client.Registry[]): void {
   // Depth is read once per scrape and shared by the three gauges that need it.
-  let depth: QueueDepth | null = null;
+  let depth: Promise<QueueDepth> | null = null;
   const readDepth = () => (depth ??= sources.queueDepth());
   new client.Gauge({
     name: 'tav_queue_depth',
     help: 'Events in the queue by status.',
     labelNames: ['status'],
     registers,
-    collect() {
+    async collect() {
       depth = null;
-      for (const [status, count] of Object.entries(readDepth().byStatus)) this.set({ status }, count);
+      for (const [status, count] of Object.entries((await readDepth()).byStatus)) this.set({ status }, count);
     },
   });
   new client.Gauge({
@@ -118,16 +118,16 @@ function registerGauges(sources: MetricsSources, registers: client.Registry[]): 
     help: 'Pending events by priority.',
     labelNames: ['priority'],
     registers,
-    collect() {
-      for (const [priority, count] of Object.entries(readDepth().pendingByPriority)) this.set({ priority }, count);
+    async collect() {
+      for (const [priority, count] of Object.entries((await readDepth()).pendingByPriority)) this.set({ priority }, count);
     },
   });
   new client.Gauge({
     name: 'tav_queue_oldest_pending_age_seconds',
     help: 'Age of the oldest pending event (0 when none).',
     registers,
-    collect() {
-      const oldest = readDepth().oldestPendingCreatedAt;
+    async collect() {
+      const oldest = (await readDepth()).oldestPendingCreatedAt;
       this.set(oldest === null ? 0 : Math.max(0, (sources.nowMs() - Date.parse(oldest)) / 1000));
     },
   });

@@ -22,7 +22,8 @@ export class Dispatcher {
   private wakeRequested = false;
   private wakeSleeper: (() => void) | null = null;
   private loopDone: Promise<void> = Promise.resolve();
-  private readonly inFlight = new Set<Promise<unknown>>();
+  // Runs in flight by event id: the fleet heartbeat renews exactly these leases.
+  private readonly inFlight = new Map<number, Promise<unknown>>();
   private readonly stopRuns = new AbortController();
   private lastTickMs = 0;
   private dueTimer: NodeJS.Timeout | null = null;
@@ -69,6 +70,11 @@ export class Dispatcher {
   }
 
   /** Runs in flight now. */
+  /** Ids of the events whose runs are in flight here. */
+  get inFlightEventIds(): number[] {
+    return [...this.inFlight.keys()];
+  }
+
   get inFlightCount(): number {
     return this.inFlight.size;
   }
@@ -97,7 +103,7 @@ export class Dispatcher {
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
     const allDone = (async () => {
-      while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+      while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight.values()]);
       return true as const;
     })();
     const finished = await Promise.race([allDone, timedOut]);
@@ -108,7 +114,7 @@ export class Dispatcher {
   /** Tells every run in flight to hand its event back, and waits for them to do so. */
   async releaseRuns(): Promise<void> {
     this.stopRuns.abort();
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight.values()]);
   }
 
   private async loop(): Promise<void> {
@@ -144,10 +150,10 @@ export class Dispatcher {
       .run(event, this.stopRuns.signal)
       .catch((error: unknown) => this.deps.log.error('run failed', { eventId: event.id, error: String(error) }))
       .finally(() => {
-        this.inFlight.delete(run);
+        this.inFlight.delete(event.id);
         this.wake();
       });
-    this.inFlight.add(run);
+    this.inFlight.set(event.id, run);
   }
 
   private sleep(ms: number): Promise<void> {

@@ -21,7 +21,8 @@ export interface SystemdServiceDeps {
   /** This process's id: WATCHDOG_PID names the process the watchdog is meant for. */
   pid: number;
   isReady(): boolean;
-  status(): ServiceStatus;
+  /** Read anew before each READY/STATUS line (the store's reads are asynchronous). */
+  status(): Promise<ServiceStatus>;
   progress: ProgressSources;
   /** No progress for this long counts as wedged (see stallAfterMsFor). */
   stallAfterMs: number;
@@ -68,14 +69,16 @@ class NotifyingService implements SystemdService {
   private announced = false;
   private lastStatus = '';
   private withheld = false;
+  // The last status read; lines are built from it so STOPPING=1 never waits on the store.
+  private known: ServiceStatus | null = null;
 
   constructor(
     private readonly deps: SystemdServiceDeps,
     private readonly notifier: Notifier,
     private readonly progress: ProgressMonitor,
   ) {
-    this.readyTimer = this.every(readyCheckMs, () => this.announceWhenReady());
-    this.announceWhenReady();
+    this.readyTimer = this.every(readyCheckMs, () => void this.announceWhenReady());
+    void this.announceWhenReady();
   }
 
   stopping(): void {
@@ -89,17 +92,19 @@ class NotifyingService implements SystemdService {
     await this.notifier.flush();
   }
 
-  private announceWhenReady(): void {
+  private async announceWhenReady(): Promise<void> {
     if (this.announced || this.draining || !this.deps.isReady()) return;
     this.announced = true;
     clearInterval(this.readyTimer);
+    await this.readStatus();
+    if (this.draining) return;
     this.lastStatus = this.statusLine();
     this.notifier.send(`READY=1\n${this.lastStatus}`);
     this.deps.log.info('systemd notified ready');
     // systemd arms the watchdog once start-up completes, i.e. at READY=1.
     const pingMs = watchdogIntervalMs(this.deps.env, this.deps.pid);
     if (pingMs !== null) this.every(pingMs, () => this.pingIfProgressing());
-    this.every(statusIntervalMs, () => this.sendStatusIfChanged());
+    this.every(statusIntervalMs, () => void this.readStatus().then(() => this.sendStatusIfChanged()));
   }
 
   private pingIfProgressing(): void {
@@ -122,16 +127,20 @@ class NotifyingService implements SystemdService {
     this.notifier.send(line);
   }
 
+  private async readStatus(): Promise<void> {
+    try {
+      this.known = await this.deps.status();
+    } catch (error) {
+      // The store may already be closing; a status line is never worth an unhandled rejection.
+      this.deps.log.debug('service status unavailable', { error: String(error) });
+    }
+  }
+
   private statusLine(): string {
     const state = this.draining ? 'draining' : 'ready';
-    try {
-      const { queueDepth, inFlight, capacity } = this.deps.status();
-      return `STATUS=${state}: queue depth ${queueDepth}, in flight ${inFlight}/${capacity}`;
-    } catch (error) {
-      // The store may already be closing; a status line is never worth an uncaught exception.
-      this.deps.log.debug('service status unavailable', { error: String(error) });
-      return `STATUS=${state}`;
-    }
+    if (!this.known) return `STATUS=${state}`;
+    const { queueDepth, inFlight, capacity } = this.known;
+    return `STATUS=${state}: queue depth ${queueDepth}, in flight ${inFlight}/${capacity}`;
   }
 
   private every(ms: number, tick: () => void): NodeJS.Timeout {

@@ -39,9 +39,9 @@ export interface UserStore {
   createUser(input: { name: string; email: string | null; passwordHash: string | null }): Promise<UserRecord | 'name_taken' | 'email_taken'>;
   /** Sets a user's status; false when there is no such user. */
   setUserStatus(id: number, status: UserStatus): Promise<boolean>;
-  getUser(id: number): UserRecord | null;
-  findUserByName(name: string): UserRecord | null;
-  listUsers(): UserRecord[];
+  getUser(id: number): Promise<UserRecord | null>;
+  findUserByName(name: string): Promise<UserRecord | null>;
+  listUsers(): Promise<UserRecord[]>;
 }
 
 /** One audit_logs row to write. */
@@ -102,5 +102,5 @@ export interface AuditLogView {
 export interface AuditStore {
   /** Queues a row without waiting for it; it rides in the writer's next group commit. */
   recordAudit(entry: AuditEntry): void;
-  listAuditLogs(filter: AuditListFilter): AuditLogView[];
+  listAuditLogs(filter: AuditListFilter): Promise<AuditLogView[]>;
 }

@@ -24,11 +24,11 @@ export interface AuthenticatedKey extends ApiKeyRecord {
 export interface ApiKeyStore {
   createApiKey(input: { userId: number; name: string; keyPrefix: string; keyHash: string; scopes: string[]; expiresAt: string | null }): Promise<ApiKeyRecord>;
   /** The key with this hash and its user's status (revoked and expired keys included: the caller decides). */
-  findApiKeyByHash(keyHash: string): AuthenticatedKey | null;
-  getApiKey(id: number): ApiKeyRecord | null;
-  listApiKeys(): ApiKeyRecord[];
+  findApiKeyByHash(keyHash: string): Promise<AuthenticatedKey | null>;
+  getApiKey(id: number): Promise<ApiKeyRecord | null>;
+  listApiKeys(): Promise<ApiKeyRecord[]>;
   revokeApiKey(id: number): Promise<boolean>;
   touchApiKey(id: number, at: string): void;
   /** Keys that could authenticate now: active, unexpired, and held by an active user. */
-  countUsableApiKeys(): number;
+  countUsableApiKeys(): Promise<number>;
 }

@@ -48,12 +48,12 @@ export interface CredentialStore {
   /** `seal` null keeps the data as it is. */
   updateCredential(id: number, changes: CredentialChanges, seal: ((id: number) => string) | null): Promise<CredentialRecord | 'missing' | 'name_taken'>;
   deleteCredential(id: number): Promise<boolean>;
-  getCredential(id: number): CredentialRecord | null;
-  listCredentials(limit: number, offset: number): CredentialRecord[];
-  countCredentials(): number;
-  sealedCredential(id: number): SealedCredential | null;
+  getCredential(id: number): Promise<CredentialRecord | null>;
+  listCredentials(limit: number, offset: number): Promise<CredentialRecord[]>;
+  countCredentials(): Promise<number>;
+  sealedCredential(id: number): Promise<SealedCredential | null>;
   /** How many credentials are sealed under each key id. */
-  credentialKeyCounts(): Map<string | null, number>;
+  credentialKeyCounts(): Promise<Map<string | null, number>>;
   touchCredential(id: number, at: string): void;
   /** Re-seals every credential in one transaction; a throw from `reseal` leaves all of them as they were. */
   resealCredentials(reseal: (id: number, sealed: string) => string): Promise<number>;

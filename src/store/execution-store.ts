@@ -16,16 +16,16 @@ export interface ExecutionStore {
   recordIterationStarted(executionId: string, loopNodeId: string, iteration: number, label: string): void;
   /** Closes a loop pass's row with its outputs. */
   recordIterationFinished(executionId: string, loopNodeId: string, iteration: number, status: 'completed' | 'failed', outputs: Json, error: string | null): void;
-  listIterations(executionId: string): ExecutionIterationView[];
+  listIterations(executionId: string): Promise<ExecutionIterationView[]>;
   /** Saves the execution's latest node snapshot; only the newest per execution is written. */
   saveProgress(executionId: string, executionMode: string, nodeResults: Record<string, NodeRunRecord>): void;
   /** Node records of earlier attempts of this execution; completed ones carry their outputs (resumable runs). */
-  previousNodeRecords(executionId: string): Map<string, NodeRunRecord>;
-  getExecution(id: string): ExecutionView | null;
+  previousNodeRecords(executionId: string): Promise<Map<string, NodeRunRecord>>;
+  getExecution(id: string): Promise<ExecutionView | null>;
   /** A page of executions, newest first (ids are time-ordered, so the id is the cursor). */
-  listExecutions(filter: ExecutionListFilter): ExecutionSummary[];
-  listResults(executionId: string): ExecutionResultView[];
-  listLogs(executionId: string, limit: number, afterId?: number): ExecutionLogView[];
+  listExecutions(filter: ExecutionListFilter): Promise<ExecutionSummary[]>;
+  listResults(executionId: string): Promise<ExecutionResultView[]>;
+  listLogs(executionId: string, limit: number, afterId?: number): Promise<ExecutionLogView[]>;
 }
 
 /** Filters for listing executions. */

@@ -42,8 +42,8 @@ export interface FileListFilter {
 export interface FileStore {
   /** Inserts the row unless the workflow or execution it names does not exist. */
   createFile(input: FileInput): Promise<FileRecord | 'workflow_missing' | 'execution_missing'>;
-  getFile(id: number): FileRecord | null;
-  listFiles(filter: FileListFilter): FileRecord[];
+  getFile(id: number): Promise<FileRecord | null>;
+  listFiles(filter: FileListFilter): Promise<FileRecord[]>;
   /** Deletes the row and returns it, or null when there was none. */
   deleteFile(id: number): Promise<FileRecord | null>;
 }

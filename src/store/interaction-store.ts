@@ -23,10 +23,10 @@ export interface InteractionStore {
   /** Expires a pending interaction whose time is up and resumes its execution; false when not due. */
   expireInteraction(interactionId: string, sortKeyAt: (priority: number, runAt: number) => number): Promise<boolean>;
   /** Ids of pending interactions past their deadline. */
-  dueInteractionIds(limit: number): string[];
+  dueInteractionIds(limit: number): Promise<string[]>;
   /** Epoch ms of the earliest pending deadline, or null. */
-  nextInteractionExpiry(): number | null;
+  nextInteractionExpiry(): Promise<number | null>;
   /** The interaction when `tokenHash` matches its token, else null. */
-  getInteractionByToken(interactionId: string, tokenHash: string): InteractionView | null;
-  listInteractions(filter: InteractionListFilter): Array<{ cursor: number; interaction: InteractionView }>;
+  getInteractionByToken(interactionId: string, tokenHash: string): Promise<InteractionView | null>;
+  listInteractions(filter: InteractionListFilter): Promise<Array<{ cursor: number; interaction: InteractionView }>>;
 }

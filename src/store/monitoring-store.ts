@@ -27,10 +27,10 @@ export interface MonitoringStore {
   startMonitoring(workflowId: string): Promise<MonitoringRecord | null>;
   /** Sets stopped_at = now, status = 'stopped' if monitoring; null when the workflow is missing. */
   stopMonitoring(workflowId: string): Promise<MonitoringRecord | null>;
-  getMonitoring(workflowId: string): MonitoringRecord | null;
+  getMonitoring(workflowId: string): Promise<MonitoringRecord | null>;
   /** Ids of every workflow that is monitoring (active or not). */
-  listMonitoringWorkflowIds(): string[];
+  listMonitoringWorkflowIds(): Promise<string[]>;
   /** Each trigger node's state by node id; nodes that never fired are absent. */
-  triggerStates(workflowId: string): Map<string, TriggerState>;
+  triggerStates(workflowId: string): Promise<Map<string, TriggerState>>;
   saveTriggerState(workflowId: string, nodeId: string, state: TriggerState): Promise<void>;
 }

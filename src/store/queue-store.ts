@@ -60,8 +60,11 @@ export interface QueueStore {
   /**
    * Claims up to `limit` due events, most urgent first, at most `maxPerWorkflow` of one workflow
    * processing at once (no per-workflow limit without it), and creates (or reopens) their executions.
+   * With `maxProcessing`, at most that many events are processing at once in all (the global limit):
+   * on a database several daemons share it is counted there; on SQLite, where one daemon owns the
+   * file, the dispatcher's capacity already bounds it and the argument is not needed.
    */
-  claim(limit: number, owner: string, leaseMs: number, maxPerWorkflow?: number): Promise<ClaimedEvent[]>;
+  claim(limit: number, owner: string, leaseMs: number, maxPerWorkflow?: number, maxProcessing?: number): Promise<ClaimedEvent[]>;
   /** Ends an attempt: execution row and event row change in one transaction. False if the lease was lost. */
   finishRun(finish: RunFinish): Promise<boolean>;
   /** Cancels a pending event; null when there is no such event, the event as it is otherwise. */
@@ -72,9 +75,9 @@ export interface QueueStore {
   requeueExecution(executionId: string, sortKeyAt: (priority: number, runAt: number) => number): Promise<boolean>;
   /** Returns events left `processing` by a dead process to `pending` without consuming an attempt; fails those orphaned for the max_attempts-th time. */
   rescueOrphans(): Promise<{ requeued: number; failed: number }>;
-  getEvent(id: number): QueuedEvent | null;
-  listEvents(filter: EventListFilter): QueuedEvent[];
-  queueDepth(): QueueDepth;
+  getEvent(id: number): Promise<QueuedEvent | null>;
+  listEvents(filter: EventListFilter): Promise<QueuedEvent[]>;
+  queueDepth(): Promise<QueueDepth>;
   /** Epoch ms of the earliest future `run_at` among pending events, or null. */
-  nextDueAt(): number | null;
+  nextDueAt(): Promise<number | null>;
 }

@@ -37,20 +37,20 @@ export interface DeletedRows {
 /** Retention's reads and guarded deletes. */
 export interface RetentionStore {
   /** Finished executions beyond the newest `keep` of their workflow (by start time), oldest id first. */
-  findSurplusExecutions(keep: number): string[];
+  findSurplusExecutions(keep: number): Promise<string[]>;
   /** Rows of `table` belonging to these executions: how many, and how many name a file. */
-  countExecutionRows(table: ExecutionRowTable, executionIds: string[]): { rows: number; files: number };
+  countExecutionRows(table: ExecutionRowTable, executionIds: string[]): Promise<{ rows: number; files: number }>;
   /** Deletes up to `limit` rows of `table` of these executions, only of those still finished. */
   deleteExecutionRows(table: ExecutionRowTable, executionIds: string[], limit: number): Promise<DeletedRows>;
   /** Deletes these executions where still finished; returns the ids deleted. */
   deleteExecutions(executionIds: string[]): Promise<string[]>;
   /** The lowest and highest id of `table`, or null when it is empty. */
-  idRange(table: AgedTable): { min: number; max: number } | null;
+  idRange(table: AgedTable): Promise<{ min: number; max: number } | null>;
   /**
    * Due rows of `table` with `afterId < id <= throughId`, by id. The caller keeps the window small, so
    * each call reads a bounded number of rows (the read is synchronous on the main thread).
    */
-  findAged(table: AgedTable, cutoffs: RetentionCutoffs, afterId: number, throughId: number): DueRow[];
+  findAged(table: AgedTable, cutoffs: RetentionCutoffs, afterId: number, throughId: number): Promise<DueRow[]>;
   /** Deletes those of `ids` that are still due. */
   deleteAged(table: AgedTable, ids: number[], cutoffs: RetentionCutoffs): Promise<DeletedRows>;
   /** Removes result files the deleted rows named, and the folders of deleted executions; returns files removed. */

@@ -5,7 +5,7 @@ import type { Actor, SettingChange } from './access-store.js';
 
 /** The settings table, read whole. */
 export interface SettingsStore {
-  loadSettings(): Record<string, Record<string, Json>>;
+  loadSettings(): Promise<Record<string, Record<string, Json>>>;
   /**
    * Writes validated values of one category and, in the same transaction, an audit_logs row with each
    * key's old and new value, so a change is never without its record. Returns what actually changed.

@@ -42,11 +42,11 @@ export interface WorkflowStore {
   updateWorkflow(id: string, input: WorkflowInput): Promise<WorkflowRecord | null>;
   /** Deletes unless work is in flight; 'busy' when pending/processing events or running executions exist. */
   deleteWorkflow(id: string): Promise<'deleted' | 'missing' | 'busy'>;
-  getWorkflow(id: string): WorkflowRecord | null;
+  getWorkflow(id: string): Promise<WorkflowRecord | null>;
   /** Cheaper than getWorkflow when only existence matters (every enqueue asks). */
-  workflowExists(id: string): boolean;
-  listWorkflows(limit: number, offset: number, filter?: WorkflowListFilter): WorkflowRecord[];
-  countWorkflows(filter?: WorkflowListFilter): number;
+  workflowExists(id: string): Promise<boolean>;
+  listWorkflows(limit: number, offset: number, filter?: WorkflowListFilter): Promise<WorkflowRecord[]>;
+  countWorkflows(filter?: WorkflowListFilter): Promise<number>;
 }
 
 /** Which workflows a list shows; an absent field does not filter. */

@@ -27,7 +27,7 @@ export interface TriggerControl {
   startMonitoring(workflowId: string): Promise<MonitoringStatus>;
   /** Stops monitoring (idempotent); 404 when the workflow is missing. */
   stopMonitoring(workflowId: string): Promise<MonitoringStatus>;
-  monitoringStatus(workflowId: string): MonitoringStatus;
+  monitoringStatus(workflowId: string): Promise<MonitoringStatus>;
   /** Re-arms (or disarms) a workflow after it was updated or deleted. */
   workflowChanged(workflowId: string): Promise<void>;
   /** Checks and enqueues one webhook delivery; resolves with the new event's id. */
@@ -38,33 +38,35 @@ export interface TriggerControl {
 export interface MonitoringDeps {
   store: Pick<WorkflowStore, 'getWorkflow'> & Pick<MonitoringStore, 'startMonitoring' | 'stopMonitoring' | 'getMonitoring'>;
   registry: TriggerRegistry;
+  /** Told after this daemon changed a workflow's triggers, so the other daemons of a fleet follow. */
+  announce?: (workflowId: string) => void;
 }
 
 /** Builds the API's control over monitoring and webhooks. */
 export function createTriggerControl(deps: MonitoringDeps): TriggerControl {
   const { store, registry } = deps;
 
-  const triggerNodes = (workflowId: string): TriggerNode[] => {
-    const workflow = store.getWorkflow(workflowId);
+  const triggerNodes = async (workflowId: string): Promise<TriggerNode[]> => {
+    const workflow = await store.getWorkflow(workflowId);
     if (!workflow) throw notFound('workflow', workflowId);
     return triggerNodesOf(normalizeWorkflowData(workflow.workflow_data));
   };
 
-  const statusOf = (record: MonitoringRecord): MonitoringStatus => {
+  const statusOf = async (record: MonitoringRecord): Promise<MonitoringStatus> => {
     const armed = registry.statusOf(record.workflowId);
-    const triggers = armed ?? triggerNodes(record.workflowId).map((node) => unarmedStatus(node, registry.stateOf(record.workflowId, node.nodeId)));
+    const triggers = armed ?? (await Promise.all((await triggerNodes(record.workflowId)).map(async (node) => unarmedStatus(node, await registry.stateOf(record.workflowId, node.nodeId)))));
     return { workflow_id: record.workflowId, monitoring: record.monitoring, status: record.status, is_active: record.isActive, started_at: record.startedAt, stopped_at: record.stoppedAt, triggers };
   };
 
-  const monitoringStatus = (workflowId: string): MonitoringStatus => {
-    const record = store.getMonitoring(workflowId);
+  const monitoringStatus = async (workflowId: string): Promise<MonitoringStatus> => {
+    const record = await store.getMonitoring(workflowId);
     if (!record) throw notFound('workflow', workflowId);
     return statusOf(record);
   };
 
   return {
     async startMonitoring(workflowId) {
-      const workflow = store.getWorkflow(workflowId);
+      const workflow = await store.getWorkflow(workflowId);
       if (!workflow) throw notFound('workflow', workflowId);
       const data = normalizeWorkflowData(workflow.workflow_data);
       const nodes = triggerNodesOf(data);
@@ -76,11 +78,12 @@ export function createTriggerControl(deps: MonitoringDeps): TriggerControl {
         const owner = registry.webhookOwner(path);
         if (owner !== null && owner !== workflowId) throw conflict('webhook_path_taken', `webhook path '${path}' is already used by monitoring workflow ${owner}`);
       }
-      const before = store.getMonitoring(workflowId);
+      const before = await store.getMonitoring(workflowId);
       const record = await store.startMonitoring(workflowId);
       if (!record) throw notFound('workflow', workflowId);
       // Starting twice keeps the triggers as they are (a folder watch re-armed would forget what it saw).
       if (!before?.monitoring || registry.statusOf(workflowId) === null) await registry.refresh(workflowId);
+      deps.announce?.(workflowId);
       return statusOf(record);
     },
 
@@ -88,12 +91,16 @@ export function createTriggerControl(deps: MonitoringDeps): TriggerControl {
       const record = await store.stopMonitoring(workflowId);
       if (!record) throw notFound('workflow', workflowId);
       await registry.refresh(workflowId);
+      deps.announce?.(workflowId);
       return statusOf(record);
     },
 
     monitoringStatus,
 
-    workflowChanged: (workflowId) => registry.refresh(workflowId),
+    async workflowChanged(workflowId) {
+      await registry.refresh(workflowId);
+      deps.announce?.(workflowId);
+    },
 
     receiveWebhook: (path, delivery) => receiveWebhook(registry, path, delivery),
   };

@@ -34,6 +34,12 @@ export interface TriggerRegistryDeps {
   /** The daemon's data folder: a relative watch folder is taken relative to it. */
   dataDir: string;
   createFilePoller: FilePollerFactory;
+  /**
+   * Whether this daemon runs the timed triggers (schedules, folder watches). On a fleet sharing one
+   * PostgreSQL database only the leader does, or each tick would fire once per daemon; webhooks are
+   * armed on every daemon, since a delivery may reach any of them. Always true when absent.
+   */
+  leads?: () => boolean;
 }
 
 /** One armed trigger node. */
@@ -76,9 +82,15 @@ export class TriggerRegistry {
 
   /** Arms every monitoring workflow (daemon start). */
   async start(): Promise<void> {
-    const ids = this.deps.store.listMonitoringWorkflowIds();
+    const ids = await this.deps.store.listMonitoringWorkflowIds();
     for (const id of ids) await this.refresh(id);
     this.deps.log.info('triggers armed', { workflows: this.armed.size, triggers: [...this.armed.values()].reduce((n, list) => n + list.length, 0) });
+  }
+
+  /** Re-arms every monitoring workflow (this daemon started or stopped leading the fleet). */
+  async rearmAll(): Promise<void> {
+    const ids = new Set([...(await this.deps.store.listMonitoringWorkflowIds()), ...this.armed.keys()]);
+    for (const id of ids) await this.refresh(id);
   }
 
   /** Disarms everything; no trigger enqueues after this resolves. */
@@ -93,11 +105,14 @@ export class TriggerRegistry {
   refresh(workflowId: string): Promise<void> {
     return this.serial(async () => {
       await this.disarmNow(workflowId);
-      const monitoring = this.deps.store.getMonitoring(workflowId);
+      const monitoring = await this.deps.store.getMonitoring(workflowId);
       if (!monitoring) for (const key of this.states.keys()) if (key.startsWith(`${workflowId}\0`)) this.states.delete(key);
       if (this.closed || !monitoring?.monitoring || !monitoring.isActive) return;
-      const workflow = this.deps.store.getWorkflow(workflowId);
-      if (workflow) this.armNow(workflowId, triggerNodesOf(normalizeWorkflowData(workflow.workflow_data)), Date.parse(monitoring.startedAt!));
+      const workflow = await this.deps.store.getWorkflow(workflowId);
+      if (!workflow) return;
+      const nodes = triggerNodesOf(normalizeWorkflowData(workflow.workflow_data));
+      const stored = await this.deps.store.triggerStates(workflowId);
+      this.armNow(workflowId, nodes, stored, Date.parse(monitoring.startedAt!));
     });
   }
 
@@ -118,8 +133,8 @@ export class TriggerRegistry {
   }
 
   /** The persisted state of a trigger node (for the status of a workflow that is not armed). */
-  stateOf(workflowId: string, nodeId: string): TriggerState {
-    return this.states.get(`${workflowId}\0${nodeId}`) ?? this.deps.store.triggerStates(workflowId).get(nodeId) ?? { lastFiredAt: null, executionCount: 0 };
+  async stateOf(workflowId: string, nodeId: string): Promise<TriggerState> {
+    return this.states.get(`${workflowId}\0${nodeId}`) ?? (await this.deps.store.triggerStates(workflowId)).get(nodeId) ?? { lastFiredAt: null, executionCount: 0 };
   }
 
   /**
@@ -161,20 +176,21 @@ export class TriggerRegistry {
     };
   }
 
-  private armNow(workflowId: string, nodes: TriggerNode[], since: number): void {
-    const armed = nodes.map((node) => this.armTrigger(workflowId, node, since));
+  private armNow(workflowId: string, nodes: TriggerNode[], stored: Map<string, TriggerState>, since: number): void {
+    const armed = nodes.map((node) => this.armTrigger(workflowId, node, stored, since));
     this.armed.set(workflowId, armed);
     this.deps.log.info('workflow triggers armed', { workflowId, triggers: armed.filter((trigger) => trigger.error === null).length, failed: armed.filter((trigger) => trigger.error !== null).length });
   }
 
-  private armTrigger(workflowId: string, node: TriggerNode, since: number): ArmedTrigger {
+  private armTrigger(workflowId: string, node: TriggerNode, stored: Map<string, TriggerState>, since: number): ArmedTrigger {
     const key = `${workflowId}\0${node.nodeId}`;
     let state = this.states.get(key);
-    if (!state) this.states.set(key, (state = this.deps.store.triggerStates(workflowId).get(node.nodeId) ?? { lastFiredAt: null, executionCount: 0 }));
+    if (!state) this.states.set(key, (state = stored.get(node.nodeId) ?? { lastFiredAt: null, executionCount: 0 }));
     const trigger: ArmedTrigger = { workflowId, nodeId: node.nodeId, kind: node.kind, state, source: null, webhook: null, error: null };
     const log = this.deps.log.child({ workflowId, nodeId: node.nodeId, trigger: node.kind });
     try {
       if (node.kind === 'webhook') this.armWebhook(trigger, node.config);
+      else if (this.deps.leads && !this.deps.leads()) log.debug('timed trigger left to the fleet leader');
       else if (node.kind === 'schedule') trigger.source = this.scheduleFor(trigger, node.config, since, log);
       else trigger.source = this.deps.createFilePoller(node.config, this.emitterFor(trigger), { clock: this.deps.clock, log, dataDir: this.deps.dataDir, executionCount: state.executionCount });
       trigger.source?.start();

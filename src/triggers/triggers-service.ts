@@ -18,6 +18,10 @@ export interface TriggersDeps {
   clock: Clock;
   log: Logger;
   dataDir: string;
+  /** On a fleet: whether this daemon leads (runs the timed triggers); see TriggerRegistryDeps.leads. */
+  leads?: () => boolean;
+  /** On a fleet: tells the other daemons this daemon changed a workflow's triggers. */
+  announce?: (workflowId: string) => void;
 }
 
 /** The running trigger subsystem. */
@@ -27,10 +31,20 @@ export interface Triggers {
   start(): Promise<void>;
   /** Disarms every trigger; nothing is enqueued by a trigger after it resolves. */
   stop(): Promise<void>;
+  /** Brings one workflow's triggers in line with the database (another daemon changed them). */
+  refresh(workflowId: string): Promise<void>;
+  /** Re-arms every workflow (this daemon started or stopped leading). */
+  rearmAll(): Promise<void>;
 }
 
 /** Builds the registry and the API's control over it. */
 export function createTriggers(deps: TriggersDeps): Triggers {
   const registry = new TriggerRegistry({ ...deps, createFilePoller });
-  return { control: createTriggerControl({ store: deps.store, registry }), start: () => registry.start(), stop: () => registry.stop() };
+  return {
+    control: createTriggerControl({ store: deps.store, registry, announce: deps.announce }),
+    start: () => registry.start(),
+    stop: () => registry.stop(),
+    refresh: (workflowId) => registry.refresh(workflowId),
+    rearmAll: () => registry.rearmAll(),
+  };
 }

@@ -65,15 +65,14 @@ export function createSqliteBackend(): QueueBackend {
         claim: (limit, owner, leaseMs, maxPerWorkflow) => store.claim(limit, owner, leaseMs, maxPerWorkflow),
         finishRun: (finish) => store.finishRun(finish),
         cancelPendingEvent: (id) => store.cancelPendingEvent(id),
-        // The SQLite reads are synchronous (read connection); the facade makes them look like PostgreSQL's.
-        getEvent: (id) => Promise.resolve(store.getEvent(id)),
-        queueDepth: () => Promise.resolve(store.queueDepth()),
-        nextDueAt: () => Promise.resolve(store.nextDueAt()),
+        getEvent: (id) => store.getEvent(id),
+        queueDepth: () => store.queueDepth(),
+        nextDueAt: () => store.nextDueAt(),
         createWorkflow: (id) => createBareWorkflow(store, id),
         openQuestion: async (workflowId, executionId) => {
           await store.createInteraction({ interactionId: randomUUID(), tokenHash: 'contract', workflowId, executionId, nodeId: 'ask', emailData: {}, expiresAtMs: clock.now() + 3_600_000 });
         },
-        executionStatus: (id) => Promise.resolve(store.getExecution(id)?.status ?? null),
+        executionStatus: async (id) => (await store.getExecution(id))?.status ?? null,
       };
     },
     async stop() {

@@ -41,9 +41,9 @@ describe('approval pause and resume in the store', function () {
   it('pauses without a lease or a spent attempt, is not claimable, keeps its dedup key, and resumes on the answer', async function () {
     const { claimed, interactionId, token } = await claimWithApproval();
     expect(await pause(claimed)).to.equal(true);
-    const paused = store.getEvent(claimed.id)!;
+    const paused = (await store.getEvent(claimed.id))!;
     expect(paused).to.include({ status: 'paused', attempts: 0, leaseToken: null });
-    expect(store.getExecution(claimed.executionId)!.status).to.equal('paused');
+    expect((await store.getExecution(claimed.executionId))!.status).to.equal('paused');
     expect(await store.claim(5, 'test', 60_000)).to.deep.equal([]);
     const again = await store.enqueue({ workflowId: 'wf', eventType: 'test', eventData: {}, priority: 3, source: 'api', runAt: Date.now(), maxAttempts: 3, dedupKey: 'one-at-a-time' }, 0);
     expect(again).to.include({ created: false });
@@ -60,8 +60,8 @@ describe('approval pause and resume in the store', function () {
     const answered = await store.answerInteraction({ interactionId, tokenHash: hashInteractionToken(token), action: 'reject', editedDraft: 'x' }, sortKeyAt);
     expect(answered).to.include({ kind: 'answered', resumed: false });
     expect(await pause(claimed)).to.equal(true);
-    expect(store.getEvent(claimed.id)).to.include({ status: 'pending', attempts: 0 });
-    expect(store.getExecution(claimed.executionId)!.status).to.equal('pending');
+    expect(await store.getEvent(claimed.id)).to.include({ status: 'pending', attempts: 0 });
+    expect((await store.getExecution(claimed.executionId))!.status).to.equal('pending');
     const [resumed] = await store.claim(5, 'test', 60_000);
     expect(resumed).to.include({ id: claimed.id, resumed: true });
     expect((await store.findApproval(claimed.executionId, 'ask'))!.status).to.equal('rejected');

@@ -52,7 +52,7 @@ describe('per-workflow limits in the store', function () {
     const ids = await enqueueMany('wf-y', 10);
     const claimed = await store.claim(50, 'test', 60_000, 3);
     expect(claimed.map((event) => event.id)).to.deep.equal(ids.slice(0, 3));
-    expect(store.queueDepth().byStatus).to.include({ processing: 3, pending: 7 });
+    expect((await store.queueDepth()).byStatus).to.include({ processing: 3, pending: 7 });
   });
 
   it('counts the events already processing, and frees a slot when a run ends', async () => {
@@ -89,7 +89,7 @@ describe('per-workflow limits in the store', function () {
     clockMs += 1;
     const [x] = await enqueueMany('wf-x', 1);
     expect(workflowsOf(await store.claim(50, 'test', 60_000, 3))).to.deep.equal(['wf-y', 'wf-y', 'wf-y', 'wf-x']);
-    expect(store.getEvent(x!)!.status).to.equal('processing');
+    expect((await store.getEvent(x!))!.status).to.equal('processing');
     // Saturated and claimed: a new event of another workflow is still found at once.
     clockMs += 1;
     const [z] = await enqueueMany('wf-z', 1);
@@ -109,7 +109,7 @@ describe('per-workflow limits in the store', function () {
     const { interactionId, tokenHash } = newInteractionToken();
     await store.createInteraction({ interactionId, tokenHash, workflowId: 'wf-y', executionId: claimed!.executionId, nodeId: 'ask', emailData: {}, expiresAtMs: clockMs + 3_600_000 });
     await store.finishRun({ eventId: claimed!.id, leaseToken: claimed!.leaseToken, executionId: claimed!.executionId, executionStatus: 'paused', nodeResults: {}, finalOutputs: {}, errorMessage: null, executionMetadata: null, event: { kind: 'paused' } });
-    expect(store.getEvent(first!)!.status).to.equal('paused');
+    expect((await store.getEvent(first!))!.status).to.equal('paused');
     expect((await store.claim(50, 'test', 60_000, 1)).map((event) => event.id)).to.deep.equal([second]);
   });
 
@@ -122,7 +122,7 @@ describe('per-workflow limits in the store', function () {
     expect(refused).to.be.instanceOf(AppError);
     expect(refused).to.include({ code: 'queue_full', status: 429, retryAfterSeconds: 5 });
     expect((refused as AppError).message).to.include('3');
-    expect(store.listEvents({ workflowId: 'wf-y', limit: 100 })).to.have.length(3);
+    expect(await store.listEvents({ workflowId: 'wf-y', limit: 100 })).to.have.length(3);
     // Another workflow is not affected, and a dedup hit of a live event is answered, not refused.
     expect(await enqueue('wf-x', {}, 3)).to.include({ created: true });
     expect(await enqueue('wf-y', { dedupKey: 'k1' }, 3)).to.include({ created: false });
@@ -132,7 +132,7 @@ describe('per-workflow limits in the store', function () {
     const outcomes = await Promise.allSettled(Array.from({ length: 20 }, () => enqueue('wf-y', {}, 5)));
     expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).to.have.length(5);
     expect(outcomes.filter((outcome) => outcome.status === 'rejected')).to.have.length(15);
-    expect(store.listEvents({ workflowId: 'wf-y', limit: 100 })).to.have.length(5);
+    expect(await store.listEvents({ workflowId: 'wf-y', limit: 100 })).to.have.length(5);
   });
 
   it('counts only pending events: claimed ones make room', async () => {

@@ -65,34 +65,34 @@ describe('upload display names', function () {
 });
 
 describe('file ids in node tasks', function () {
-  const files = { getFile: (id: number) => (id === 7 ? { file_path: 'uploads/document/u.csv' } : null) };
+  const files = { getFile: async (id: number) => (id === 7 ? { file_path: 'uploads/document/u.csv' } : null) };
   const task = (config: NodeTask['config'], inputs: NodeTask['inputs'] = {}): NodeTask => ({ executionId: 'e', nodeId: 'n', nodeType: 'csv_reader', config, inputs, trigger: null, attempt: 1, timeoutMs: 1000 });
-  const resolved = (t: NodeTask) => {
-    const result = resolveFileReferences(t, files);
+  const resolved = async (t: NodeTask) => {
+    const result = await resolveFileReferences(t, files);
     if (!result.ok) throw new Error(result.error.code);
     return result.task;
   };
 
-  it('turns a file id on the file port or in config into {path}', function () {
-    expect(resolved(task({}, { file: 7 })).inputs.file).to.deep.equal({ path: 'uploads/document/u.csv' });
-    expect(resolved(task({}, { file: { file_id: '7' } })).inputs.file).to.deep.equal({ path: 'uploads/document/u.csv' });
-    expect(resolved(task({ file: { file_id: 7 } })).config.file).to.deep.equal({ path: 'uploads/document/u.csv' });
-    expect(resolved(task({ file_id: '7' })).config.file).to.deep.equal({ path: 'uploads/document/u.csv' });
+  it('turns a file id on the file port or in config into {path}', async function () {
+    expect((await resolved(task({}, { file: 7 }))).inputs.file).to.deep.equal({ path: 'uploads/document/u.csv' });
+    expect((await resolved(task({}, { file: { file_id: '7' } }))).inputs.file).to.deep.equal({ path: 'uploads/document/u.csv' });
+    expect((await resolved(task({ file: { file_id: 7 } }))).config.file).to.deep.equal({ path: 'uploads/document/u.csv' });
+    expect((await resolved(task({ file_id: '7' }))).config.file).to.deep.equal({ path: 'uploads/document/u.csv' });
   });
 
-  it('leaves tasks without file ids as they are', function () {
+  it('leaves tasks without file ids as they are', async function () {
     const plain = task({ delimiter: ',' }, { file: 'a,b\n1,2' });
-    expect(resolveFileReferences(plain, files)).to.deep.equal({ ok: true, task: plain });
-    expect(resolved(task({}, { file: { path: 'x.csv' } })).inputs.file).to.deep.equal({ path: 'x.csv' });
+    expect(await resolveFileReferences(plain, files)).to.deep.equal({ ok: true, task: plain });
+    expect((await resolved(task({}, { file: { path: 'x.csv' } }))).inputs.file).to.deep.equal({ path: 'x.csv' });
     // A file value given in config wins over config file_id, as a port value wins over config.
-    expect(resolved(task({ file: 'x.csv', file_id: 7 })).config.file).to.equal('x.csv');
+    expect((await resolved(task({ file: 'x.csv', file_id: 7 }))).config.file).to.equal('x.csv');
   });
 
-  it('fails with file_not_found for an unknown id and invalid_input for a bad one, neither retryable', function () {
-    expect(resolveFileReferences(task({}, { file: 8 }), files)).to.deep.equal({ ok: false, error: { code: 'file_not_found', message: 'no uploaded file with id 8', retryable: false } });
-    const bad = resolveFileReferences(task({}, { file: { file_id: 'abc' } }), files);
+  it('fails with file_not_found for an unknown id and invalid_input for a bad one, neither retryable', async function () {
+    expect(await resolveFileReferences(task({}, { file: 8 }), files)).to.deep.equal({ ok: false, error: { code: 'file_not_found', message: 'no uploaded file with id 8', retryable: false } });
+    const bad = await resolveFileReferences(task({}, { file: { file_id: 'abc' } }), files);
     expect(bad.ok === false && bad.error).to.include({ code: 'invalid_input', retryable: false });
-    const negative = resolveFileReferences(task({ file_id: -1 }), files);
+    const negative = await resolveFileReferences(task({ file_id: -1 }), files);
     expect(negative.ok === false && negative.error.code).to.equal('invalid_input');
   });
 });

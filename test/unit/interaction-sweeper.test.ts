@@ -11,7 +11,7 @@ function fakeStore(clock: { now(): number }, deadlines: Map<string, number>) {
   return {
     expired,
     store: {
-      dueInteractionIds: (limit: number) => [...deadlines].filter(([, at]) => at <= clock.now()).map(([id]) => id).slice(0, limit),
+      dueInteractionIds: async (limit: number) => [...deadlines].filter(([, at]) => at <= clock.now()).map(([id]) => id).slice(0, limit),
       expireInteraction: async (id: string) => {
         const due = (deadlines.get(id) ?? Infinity) <= clock.now();
         if (due) {
@@ -20,7 +20,7 @@ function fakeStore(clock: { now(): number }, deadlines: Map<string, number>) {
         }
         return due;
       },
-      nextInteractionExpiry: () => (deadlines.size === 0 ? null : Math.min(...deadlines.values())),
+      nextInteractionExpiry: async () => (deadlines.size === 0 ? null : Math.min(...deadlines.values())),
     },
   };
 }

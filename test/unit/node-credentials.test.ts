@@ -14,7 +14,7 @@ describe('node credentials', () => {
   const pool: RunNode = async (sentTask) => (sent.push(sentTask), { ok: true, outputs: {}, durationMs: 1 });
   const options = { isolation: 'shared' as const, signal: new AbortController().signal };
   const vault: CredentialResolver = {
-    resolve: (id) => (id === 7 ? { ok: true, fields: { token: 't' } } : { ok: false, error: { code: 'credential_not_found', message: `credential ${String(id)} does not exist`, retryable: false } }),
+    resolve: async (id) => (id === 7 ? { ok: true, fields: { token: 't' } } : { ok: false, error: { code: 'credential_not_found', message: `credential ${String(id)} does not exist`, retryable: false } }),
   };
 
   beforeEach(() => (sent = []));

@@ -45,7 +45,7 @@ export function apiKeyRoutes(deps: ApiDeps): Router {
     const now = deps.clock.now();
     const expiresAt = expiryOf(body, now);
     const userId = body.user_id ?? (ctx.state as AuthState).apiKey.user_id;
-    const user = deps.store.getUser(userId);
+    const user = await deps.store.getUser(userId);
     if (!user) throw badRequest('validation_failed', 'the API key is invalid', [{ path: 'user_id', message: `no user with id ${userId}` }]);
     if (user.user_status !== 'active') throw conflict('user_not_active', `user ${userId} is ${user.user_status}; its keys would not authenticate`);
     const generated = generateApiKey();
@@ -56,26 +56,26 @@ export function apiKeyRoutes(deps: ApiDeps): Router {
     ctx.body = { ...keyView(record, now), key: generated.key };
   });
 
-  router.get('/api-keys', (ctx) => {
+  router.get('/api-keys', async (ctx) => {
     const query = parseOrThrow(listQuery, ctx.query, 'query');
     const now = deps.clock.now();
-    const keys = deps.store.listApiKeys().filter((key) => query.user_id === undefined || key.user_id === query.user_id);
+    const keys = (await deps.store.listApiKeys()).filter((key) => query.user_id === undefined || key.user_id === query.user_id);
     ctx.body = { items: keys.map((key) => keyView(key, now)) };
   });
 
-  router.get('/api-keys/:id', (ctx) => {
+  router.get('/api-keys/:id', async (ctx) => {
     const id = parseOrThrow(idParam, ctx.params.id, 'API key id');
-    const key = deps.store.getApiKey(id);
+    const key = await deps.store.getApiKey(id);
     if (!key) throw notFound('API key', id);
     ctx.body = keyView(key, deps.clock.now());
   });
 
   router.delete('/api-keys/:id', async (ctx) => {
     const id = parseOrThrow(idParam, ctx.params.id, 'API key id');
-    const key = deps.store.getApiKey(id);
+    const key = await deps.store.getApiKey(id);
     if (!key) throw notFound('API key', id);
     if (!(await deps.store.revokeApiKey(id))) throw conflict('already_revoked', `API key ${id} is already revoked`);
-    ctx.body = keyView(deps.store.getApiKey(id)!, deps.clock.now());
+    ctx.body = keyView((await deps.store.getApiKey(id))!, deps.clock.now());
   });
 
   return router;

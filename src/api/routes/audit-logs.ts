@@ -23,12 +23,12 @@ const listQuery = z.object({
 /** Routes under /api/v1/audit-logs. */
 export function auditLogRoutes(deps: ApiDeps): Router {
   const router = new Router();
-  router.get('/audit-logs', (ctx) => {
+  router.get('/audit-logs', async (ctx) => {
     const query = parseOrThrow(listQuery, ctx.query, 'query');
     const [statusMin, statusMax] = statusBounds(query.status);
     // created_at holds UTC ISO text: bounds are normalised to the same form so text order is time order.
     const iso = (value: string | undefined) => (value === undefined ? undefined : new Date(value).toISOString());
-    const items = deps.store.listAuditLogs({
+    const items = await deps.store.listAuditLogs({
       userId: query.user_id,
       apiKeyId: query.api_key_id,
       action: query.action,

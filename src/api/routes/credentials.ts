@@ -62,14 +62,14 @@ export function credentialRoutes(deps: ApiDeps): Router {
     ctx.body = created satisfies CredentialRecord;
   });
 
-  router.get('/credentials', (ctx) => {
+  router.get('/credentials', async (ctx) => {
     const query = parseOrThrow(listQuery, ctx.query, 'query');
-    ctx.body = { items: deps.store.listCredentials(query.limit, query.offset), total: deps.store.countCredentials(), limit: query.limit, offset: query.offset };
+    ctx.body = { items: await deps.store.listCredentials(query.limit, query.offset), total: await deps.store.countCredentials(), limit: query.limit, offset: query.offset };
   });
 
-  router.get('/credentials/:id', (ctx) => {
+  router.get('/credentials/:id', async (ctx) => {
     const id = credentialId(ctx);
-    const credential = deps.store.getCredential(id);
+    const credential = await deps.store.getCredential(id);
     if (!credential) throw notFound('credential', id);
     ctx.body = credential;
   });

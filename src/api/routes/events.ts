@@ -35,11 +35,11 @@ const listQuery = z.object({
 const idParam = z.coerce.number().int().positive();
 
 /** Builds the enqueue request an event body describes; 404 when the workflow does not exist. */
-export function toEnqueueRequest(deps: ApiDeps, body: EnqueueBody, source: EventSource): EnqueueRequest {
+export async function toEnqueueRequest(deps: ApiDeps, body: EnqueueBody, source: EventSource): Promise<EnqueueRequest> {
   if (body.run_at !== undefined && body.delay_ms !== undefined) {
     throw new AppError('validation_failed', 'give run_at or delay_ms, not both', { status: 400 });
   }
-  if (!deps.store.workflowExists(body.workflow_id)) throw notFound('workflow', body.workflow_id);
+  if (!await deps.store.workflowExists(body.workflow_id)) throw notFound('workflow', body.workflow_id);
   const now = deps.clock.now();
   const runAt = body.run_at !== undefined ? (typeof body.run_at === 'number' ? body.run_at : Date.parse(body.run_at)) : now + (body.delay_ms ?? 0);
   return {
@@ -60,23 +60,23 @@ export function eventRoutes(deps: ApiDeps): Router {
 
   router.post('/events', async (ctx) => {
     const body = parseOrThrow(enqueueBody, await readJsonBody(ctx, deps.settings().maxContentLengthBytes), 'event');
-    const { event, created } = await deps.enqueue(toEnqueueRequest(deps, body, 'api'));
+    const { event, created } = await deps.enqueue(await toEnqueueRequest(deps, body, 'api'));
     // A repeated dedup key answers with the first event, unchanged.
     ctx.status = created ? 202 : 200;
     ctx.set('Location', `/api/v1/events/${event.id}`);
     ctx.body = { ...eventView(event), deduplicated: !created };
   });
 
-  router.get('/events', (ctx) => {
+  router.get('/events', async (ctx) => {
     const query = parseOrThrow(listQuery, ctx.query, 'query');
-    const events = deps.store.listEvents({ status: query.status, workflowId: query.workflow_id, limit: query.limit, beforeId: query.cursor });
+    const events = await deps.store.listEvents({ status: query.status, workflowId: query.workflow_id, limit: query.limit, beforeId: query.cursor });
     const last = events.at(-1);
     ctx.body = { items: events.map(eventView), next_cursor: events.length === query.limit && last ? String(last.id) : null };
   });
 
-  router.get('/events/:id', (ctx) => {
+  router.get('/events/:id', async (ctx) => {
     const id = parseOrThrow(idParam, ctx.params.id, 'event id');
-    const event = deps.store.getEvent(id);
+    const event = await deps.store.getEvent(id);
     if (!event) throw notFound('event', id);
     ctx.body = eventView(event);
   });

@@ -25,17 +25,17 @@ export function executionControlRoutes(deps: ApiDeps): Router {
 
   router.post('/executions/:id/retry', async (ctx: Koa.Context) => {
     const { force } = parseOrThrow(retryBody, await readJsonBody(ctx, deps.settings().maxContentLengthBytes), 'retry request');
-    const execution = deps.store.getExecution(ctx.params.id!);
+    const execution = await deps.store.getExecution(ctx.params.id!);
     if (!execution) throw notFound('execution', ctx.params.id!);
     if (execution.status !== 'failed' && execution.status !== 'cancelled') {
       throw conflict('not_retryable', `execution ${execution.id} is ${execution.status}; only failed or cancelled executions can be retried`);
     }
-    const current = deps.workflowStructure(execution.workflow_id);
+    const current = await deps.workflowStructure(execution.workflow_id);
     if (current === null) throw conflict('workflow_missing', 'the workflow of this execution no longer exists');
     const ran = isRecord(execution.execution_metadata) ? execution.execution_metadata.workflow_structure : undefined;
     // A cancelled attempt never writes its outcome, so it leaves no fingerprint. Without one, any edit
     // of the workflow after the run started counts as a change (a rename too: the safe side).
-    const changed = typeof ran === 'string' ? ran !== current : editedSince(deps, execution.workflow_id, execution.started_at);
+    const changed = typeof ran === 'string' ? ran !== current : await editedSince(deps, execution.workflow_id, execution.started_at);
     // Finished nodes' outputs are reused: they must still fit the workflow, unless the caller insists.
     if (changed && !force) {
       throw conflict('workflow_changed', 'the workflow structure changed since this execution ran; retry with {"force": true} to run it anyway');
@@ -45,19 +45,19 @@ export function executionControlRoutes(deps: ApiDeps): Router {
     if (!requeued) throw conflict('not_retryable', `execution ${execution.id} could not be re-queued`);
     deps.wakeDispatcher();
     ctx.status = 202;
-    ctx.body = deps.store.getExecution(execution.id);
+    ctx.body = await deps.store.getExecution(execution.id);
   });
 
-  router.get('/executions/:id/iterations', (ctx) => {
-    if (!deps.store.getExecution(ctx.params.id!)) throw notFound('execution', ctx.params.id!);
-    ctx.body = { items: deps.store.listIterations(ctx.params.id!) };
+  router.get('/executions/:id/iterations', async (ctx) => {
+    if (!await deps.store.getExecution(ctx.params.id!)) throw notFound('execution', ctx.params.id!);
+    ctx.body = { items: await deps.store.listIterations(ctx.params.id!) };
   });
 
   return router;
 }
 
 /** True when the workflow was saved after `startedAt` (an execution's first start). */
-function editedSince(deps: ApiDeps, workflowId: string, startedAt: string | null): boolean {
-  const workflow = deps.store.getWorkflow(workflowId);
+async function editedSince(deps: ApiDeps, workflowId: string, startedAt: string | null): Promise<boolean> {
+  const workflow = await deps.store.getWorkflow(workflowId);
   return workflow !== null && startedAt !== null && Date.parse(workflow.updated_at) > Date.parse(startedAt);
 }

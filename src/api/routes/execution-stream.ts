@@ -13,15 +13,15 @@ const heartbeatMs = 15_000;
 /** The execution stream route. */
 export function executionStreamRoutes(deps: ApiDeps): Router {
   const router = new Router();
-  router.get('/executions/:id/stream', (ctx) => {
+  router.get('/executions/:id/stream', async (ctx) => {
     const id = ctx.params.id!;
-    if (!deps.store.getExecution(id)) throw notFound('execution', id);
-    openStream(ctx, deps, id);
+    if (!await deps.store.getExecution(id)) throw notFound('execution', id);
+    await openStream(ctx, deps, id);
   });
   return router;
 }
 
-function openStream(ctx: Koa.Context, deps: ApiDeps, executionId: string): void {
+async function openStream(ctx: Koa.Context, deps: ApiDeps, executionId: string): Promise<void> {
   ctx.respond = false;
   const res = ctx.res;
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
@@ -49,8 +49,8 @@ function openStream(ctx: Koa.Context, deps: ApiDeps, executionId: string): void 
   const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), heartbeatMs);
   ctx.req.on('close', close);
 
-  const execution = deps.store.getExecution(executionId)!;
-  send('snapshot', { execution, logs: deps.store.listLogs(executionId, 1000) });
+  const execution = (await deps.store.getExecution(executionId))!;
+  send('snapshot', { execution, logs: await deps.store.listLogs(executionId, 1000) });
   if (terminal.has(execution.status)) {
     send('end', { status: execution.status });
     return close();

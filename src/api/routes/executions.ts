@@ -21,17 +21,17 @@ const listQuery = z.object({
 /** Routes under /api/v1/executions. */
 export function executionRoutes(deps: ApiDeps): Router {
   const router = new Router();
-  const requireExecution = (id: string) => {
-    const execution = deps.store.getExecution(id);
+  const requireExecution = async (id: string) => {
+    const execution = await deps.store.getExecution(id);
     if (!execution) throw notFound('execution', id);
     return execution;
   };
 
-  router.get('/executions', (ctx) => {
+  router.get('/executions', async (ctx) => {
     const query = parseOrThrow(listQuery, ctx.query, 'query');
     // started_at holds UTC ISO text: bounds are normalised to the same form so text order is time order.
     const iso = (value: string | undefined) => (value === undefined ? undefined : new Date(value).toISOString());
-    const items = deps.store.listExecutions({
+    const items = await deps.store.listExecutions({
       workflowId: query.workflow_id,
       status: query.status,
       source: query.source,
@@ -44,19 +44,19 @@ export function executionRoutes(deps: ApiDeps): Router {
     ctx.body = { items, next_cursor: items.length === query.limit && last ? last.id : null };
   });
 
-  router.get('/executions/:id', (ctx) => {
-    ctx.body = requireExecution(ctx.params.id!);
+  router.get('/executions/:id', async (ctx) => {
+    ctx.body = await requireExecution(ctx.params.id!);
   });
 
-  router.get('/executions/:id/results', (ctx) => {
-    requireExecution(ctx.params.id!);
-    ctx.body = { items: deps.store.listResults(ctx.params.id!) };
+  router.get('/executions/:id/results', async (ctx) => {
+    await requireExecution(ctx.params.id!);
+    ctx.body = { items: await deps.store.listResults(ctx.params.id!) };
   });
 
-  router.get('/executions/:id/logs', (ctx) => {
-    requireExecution(ctx.params.id!);
+  router.get('/executions/:id/logs', async (ctx) => {
+    await requireExecution(ctx.params.id!);
     const query = parseOrThrow(logsQuery, ctx.query, 'query');
-    const logs = deps.store.listLogs(ctx.params.id!, query.limit, query.cursor);
+    const logs = await deps.store.listLogs(ctx.params.id!, query.limit, query.cursor);
     const last = logs.at(-1);
     ctx.body = { items: logs, next_cursor: logs.length === query.limit && last ? String(last.id) : null };
   });

@@ -44,16 +44,16 @@ export function fileRoutes(deps: ApiDeps): Router {
     }
   });
 
-  router.get('/files', (ctx) => {
+  router.get('/files', async (ctx) => {
     const query = parseOrThrow(listQuery, ctx.query, 'query');
-    const items = deps.store.listFiles({ workflowId: query.workflow_id, limit: query.limit, beforeId: query.cursor });
+    const items = await deps.store.listFiles({ workflowId: query.workflow_id, limit: query.limit, beforeId: query.cursor });
     const last = items.at(-1);
     ctx.body = { items, next_cursor: items.length === query.limit && last ? last.id : null };
   });
 
-  router.get('/files/:id', (ctx) => {
+  router.get('/files/:id', async (ctx) => {
     const id = fileId(ctx);
-    const record = deps.store.getFile(id);
+    const record = await deps.store.getFile(id);
     if (!record) throw notFound('file', id);
     ctx.body = record;
   });

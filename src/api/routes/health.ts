@@ -12,7 +12,7 @@ export function healthRoutes(deps: ApiDeps): Router {
   router.get('/health/ready', (ctx) => {
     const readiness = deps.readiness();
     ctx.status = readiness.ready ? 200 : 503;
-    ctx.body = { status: readiness.ready ? 'ready' : 'not_ready', reasons: readiness.reasons, checks: readiness.checks };
+    ctx.body = { status: readiness.ready ? 'ready' : 'not_ready', reasons: readiness.reasons, checks: readiness.checks, ...(readiness.details ? { details: readiness.details } : {}) };
   });
   return router;
 }

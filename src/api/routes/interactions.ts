@@ -41,9 +41,9 @@ export function interactionRoutes(deps: ApiDeps): Router {
   const adminKey = [requireApiKey(deps.store, deps.clock), authorize(() => ['admin'])];
   const requireAdminKey = (ctx: Koa.Context) => runChecks(adminKey, ctx);
 
-  router.get('/interactions', (ctx) => {
+  router.get('/interactions', async (ctx) => {
     const query = parseOrThrow(listQuery, ctx.query, 'query');
-    const page = deps.store.listInteractions({
+    const page = await deps.store.listInteractions({
       status: query.status,
       workflowId: query.workflow_id,
       executionId: query.execution_id,
@@ -54,9 +54,9 @@ export function interactionRoutes(deps: ApiDeps): Router {
     ctx.body = { items: page.map((entry) => entry.interaction), next_cursor: page.length === query.limit && last ? String(last.cursor) : null };
   });
 
-  router.get('/interactions/:id', (ctx) => {
+  router.get('/interactions/:id', async (ctx) => {
     const { token: presented } = parseOrThrow(tokenQuery, ctx.query, 'query');
-    const interaction = deps.store.getInteractionByToken(ctx.params.id!, hashInteractionToken(presented));
+    const interaction = await deps.store.getInteractionByToken(ctx.params.id!, hashInteractionToken(presented));
     if (!interaction) throw unknownInteraction();
     if (interaction.status === 'expired' || isPastExpiry(interaction, deps.clock.now())) throw expired();
     ctx.body = interaction;

@@ -12,8 +12,8 @@ export function monitoringRoutes(deps: ApiDeps): Router {
   router.post('/workflows/:id/monitoring/stop', async (ctx) => {
     ctx.body = await deps.triggers.stopMonitoring(ctx.params.id!);
   });
-  router.get('/workflows/:id/monitoring/status', (ctx) => {
-    ctx.body = deps.triggers.monitoringStatus(ctx.params.id!);
+  router.get('/workflows/:id/monitoring/status', async (ctx) => {
+    ctx.body = await deps.triggers.monitoringStatus(ctx.params.id!);
   });
   return router;
 }

@@ -5,8 +5,8 @@ import type { ApiDeps } from '../api-deps.js';
 /** The queue status route. */
 export function queueRoutes(deps: ApiDeps): Router {
   const router = new Router();
-  router.get('/queue', (ctx) => {
-    const depth = deps.store.queueDepth();
+  router.get('/queue', async (ctx) => {
+    const depth = await deps.store.queueDepth();
     const run = deps.runState();
     const oldest = depth.oldestPendingCreatedAt;
     ctx.body = {

@@ -24,13 +24,13 @@ const changeBody = z
 export function settingsRoutes(deps: ApiDeps): Router {
   const router = new Router();
 
-  router.get('/settings', (ctx) => {
-    ctx.body = currentSettings(deps);
+  router.get('/settings', async (ctx) => {
+    ctx.body = await currentSettings(deps);
   });
 
-  router.get('/settings/:category', (ctx) => {
+  router.get('/settings/:category', async (ctx) => {
     const category = requireCategory(ctx.params.category!);
-    ctx.body = { category, settings: currentSettings(deps)[category] };
+    ctx.body = { category, settings: (await currentSettings(deps))[category] };
   });
 
   router.put('/settings/:category', async (ctx: Koa.Context) => {
@@ -44,19 +44,19 @@ export function settingsRoutes(deps: ApiDeps): Router {
     const changes = await deps.store.updateSettings(category, values, { userId: key.user_id, apiKeyId: key.id, requestId: requestIdOf(ctx) ?? null });
     if (changes.length > 0) {
       // Engine settings apply from the next claim or run; a raised capacity is used at once.
-      deps.reloadSettings();
+      await deps.reloadSettings();
       deps.wakeDispatcher();
     }
-    ctx.body = { category, settings: currentSettings(deps)[category], changes };
+    ctx.body = { category, settings: (await currentSettings(deps))[category], changes };
   });
 
   return router;
 }
 
 /** The settings table over the catalog defaults, every category present. */
-function currentSettings(deps: ApiDeps): Record<SettingCategory, Record<string, unknown>> {
+async function currentSettings(deps: ApiDeps): Promise<Record<SettingCategory, Record<string, unknown>>> {
   const settings = defaultSettingsByCategory();
-  for (const [category, values] of Object.entries(deps.store.loadSettings())) {
+  for (const [category, values] of Object.entries(await deps.store.loadSettings())) {
     if (isSettingCategory(category)) Object.assign(settings[category], values);
   }
   return settings;

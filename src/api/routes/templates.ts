@@ -30,14 +30,14 @@ type InstantiateBody = z.output<typeof instantiateBody>;
 export function templateRoutes(deps: ApiDeps): Router {
   const router = new Router();
 
-  router.get('/templates', (ctx) => {
+  router.get('/templates', async (ctx) => {
     const query = parseOrThrow(listQuery, ctx.query, 'query');
     const filter = { isTemplate: true, templateCategory: query.category };
-    ctx.body = { items: deps.store.listWorkflows(query.limit, query.offset, filter), total: deps.store.countWorkflows(filter), limit: query.limit, offset: query.offset };
+    ctx.body = { items: await deps.store.listWorkflows(query.limit, query.offset, filter), total: await deps.store.countWorkflows(filter), limit: query.limit, offset: query.offset };
   });
 
   router.post('/templates/:id/instantiate', async (ctx) => {
-    const template = deps.store.getWorkflow(ctx.params.id!);
+    const template = await deps.store.getWorkflow(ctx.params.id!);
     if (!template || !template.is_template) throw notFound('template', ctx.params.id!);
     const body = parseOrThrow(instantiateBody, await readJsonBody(ctx, deps.settings().maxContentLengthBytes), 'instantiate request');
     const id = randomUUID();

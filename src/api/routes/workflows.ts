@@ -75,15 +75,15 @@ export function workflowRoutes(deps: ApiDeps): Router {
     ctx.body = workflow;
   });
 
-  router.get('/workflows', (ctx) => {
+  router.get('/workflows', async (ctx) => {
     const query = parseOrThrow(listQuery, ctx.query, 'query');
     // Templates are workflows too: listed unless `is_template` asks for one kind only.
     const filter = query.is_template === undefined ? {} : { isTemplate: query.is_template === 'true' };
-    ctx.body = { items: deps.store.listWorkflows(query.limit, query.offset, filter), total: deps.store.countWorkflows(filter), limit: query.limit, offset: query.offset };
+    ctx.body = { items: await deps.store.listWorkflows(query.limit, query.offset, filter), total: await deps.store.countWorkflows(filter), limit: query.limit, offset: query.offset };
   });
 
-  router.get('/workflows/:id', (ctx) => {
-    const workflow = deps.store.getWorkflow(ctx.params.id!);
+  router.get('/workflows/:id', async (ctx) => {
+    const workflow = await deps.store.getWorkflow(ctx.params.id!);
     if (!workflow) throw notFound('workflow', ctx.params.id!);
     ctx.body = workflow;
   });
@@ -109,7 +109,7 @@ export function workflowRoutes(deps: ApiDeps): Router {
 
   router.post('/workflows/:id/execute', async (ctx) => {
     const parsed = parseOrThrow(executeBody, await body(ctx), 'execute request');
-    const request = toEnqueueRequest(
+    const request = await toEnqueueRequest(
       deps,
       { workflow_id: ctx.params.id!, event_type: 'manual', event_data: parsed.event_data ?? parsed.data ?? {}, priority: parsed.priority, delay_ms: parsed.delay_ms, dedup_key: parsed.dedup_key, max_attempts: parsed.max_attempts },
       'manual',
@@ -124,10 +124,10 @@ export function workflowRoutes(deps: ApiDeps): Router {
     }
     const waiting = deps.completions.wait(event.id, deps.settings().httpTimeoutMs);
     // A deduplicated event may have finished already; then there is nothing to wait for.
-    const current = deps.store.getEvent(event.id);
+    const current = await deps.store.getEvent(event.id);
     const status = current && ['completed', 'failed', 'cancelled', 'paused'].includes(current.status) ? current.status : await waiting;
-    const latest = deps.store.getEvent(event.id) ?? event;
-    const execution = latest.executionId ? deps.store.getExecution(latest.executionId) : null;
+    const latest = await deps.store.getEvent(event.id) ?? event;
+    const execution = latest.executionId ? await deps.store.getExecution(latest.executionId) : null;
     ctx.status = status === null ? 202 : 200;
     ctx.body = { event: eventView(latest), execution, timed_out: status === null };
   });

@@ -5,9 +5,15 @@ import type { Knex } from 'knex';
 import { isoAt } from '../../domain/clock.js';
 import { changes, rows, type PgRunner, type Row } from './pg-statements.js';
 
-/** Extends every lease this owner holds; returns how many. */
-export function extendLeases(db: PgRunner, owner: string, leaseMs: number, nowMs: number): Promise<number> {
-  return changes(db, `UPDATE event_queue SET lease_expires_at = ? WHERE status = 'processing' AND lease_owner = ?`, [nowMs + leaseMs, owner]);
+/** Extends the leases this owner holds (only those of `eventIds` when given); returns how many. */
+export function extendLeases(db: PgRunner, owner: string, leaseMs: number, nowMs: number, eventIds?: number[]): Promise<number> {
+  if (!eventIds) return changes(db, `UPDATE event_queue SET lease_expires_at = ? WHERE status = 'processing' AND lease_owner = ?`, [nowMs + leaseMs, owner]);
+  if (eventIds.length === 0) return Promise.resolve(0);
+  return changes(
+    db,
+    `UPDATE event_queue SET lease_expires_at = ? WHERE status = 'processing' AND lease_owner = ? AND id IN (SELECT (jsonb_array_elements_text(?::jsonb))::bigint)`,
+    [nowMs + leaseMs, owner, JSON.stringify(eventIds)],
+  );
 }
 
 /** Workflows of events whose lease has expired (the depth rows reclaimExpired will touch). */

@@ -15,13 +15,15 @@ import type { Json } from '../../../workers/node-contract.js';
 import type { QueueDepth, RunFinish } from '../queue-store.js';
 import { changes, isoOf, jsonText, rows, type PgRunner, type Row } from './pg-statements.js';
 
-const eventColumns = `id, workflow_id, event_type, event_data, priority, status, source, run_at, attempts, max_attempts,
+/** The columns a QueuedEvent is read from. */
+export const eventColumns = `id, workflow_id, event_type, event_data, priority, status, source, run_at, attempts, max_attempts,
   dedup_key, execution_id, error_message, lease_token, created_at, processed_at, finished_at`;
 
 // The partial unique index of migration 003: ON CONFLICT must name its predicate to use it.
 const liveDedup = `(workflow_id, dedup_key) WHERE dedup_key IS NOT NULL AND status IN ('pending', 'processing', 'paused')`;
 
-function toQueuedEvent(row: Row): QueuedEvent {
+/** An event_queue row as the API shows it. */
+export function toQueuedEvent(row: Row): QueuedEvent {
   return {
     id: Number(row.id),
     workflowId: row.workflow_id as string,
@@ -101,8 +103,23 @@ export async function selectWaitingWorkflows(db: PgRunner, nowMs: number): Promi
  * its rows, and a try lock can never take part in a deadlock.
  */
 export async function tryLockWorkflowClaim(trx: Knex.Transaction, workflowId: string): Promise<boolean> {
-  const found = await rows(trx, `SELECT pg_try_advisory_xact_lock(hashtextextended('tav.claim:' || ?, 0)) AS locked`, [workflowId]);
+  // The schema is part of the key: fleets in other schemas of the same database never block each other.
+  const found = await rows(trx, `SELECT pg_try_advisory_xact_lock(hashtextextended('tav.claim:' || current_schema() || ':' || ?, 0)) AS locked`, [workflowId]);
   return found[0]?.locked === true;
+}
+
+/**
+ * Waits for the schema's global claim lock (held to commit): claims that count every processing
+ * event against the global limit take it one at a time, so two daemons never both fill the last slots.
+ */
+export async function lockGlobalClaim(trx: Knex.Transaction): Promise<void> {
+  await rows(trx, `SELECT pg_advisory_xact_lock(hashtextextended('tav.claim-all:' || current_schema(), 0))`);
+}
+
+/** Events processing now on every daemon (exact under the global claim lock). */
+export async function countAllProcessing(db: PgRunner): Promise<number> {
+  const found = await rows(db, `SELECT COUNT(*) AS n FROM event_queue WHERE status = 'processing'`);
+  return Number(found[0]?.n ?? 0);
 }
 
 /** Events of one workflow processing now (exact under the workflow's claim lock: committed claims only). */

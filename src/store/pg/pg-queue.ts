@@ -13,16 +13,21 @@
 import type { Knex } from 'knex';
 import type { Clock } from '../../domain/clock.js';
 import type { ClaimedEvent, EnqueueRequest, QueuedEvent } from '../../domain/event.js';
+import type { ExecutionView } from '../../domain/execution.js';
 import { AppError, queueFull } from '../../errors.js';
-import type { EnqueueOutcome, QueueDepth, RunFinish } from '../queue-store.js';
+import type { EnqueueOutcome, EventListFilter, QueueDepth, QueueStore, RunFinish } from '../queue-store.js';
+import * as control from './pg-queue-control-sql.js';
+import { isUniqueViolation } from './pg-errors.js';
+import * as executions from './pg-execution-sql.js';
 import * as lease from './pg-lease-sql.js';
 import * as sql from './pg-queue-sql.js';
 
-// An enqueue whose dedup holder finished between the insert and the lookup tries again; twice is plenty.
+// An enqueue whose dedup holder finished between the insert and the lookup tries again, as does a
+// requeue that raced a new event with its dedup key; twice is plenty.
 const dedupRaceAttempts = 3;
 
 /** The event queue on PostgreSQL, over a knex pool (client `pg`) pointed at the schema. */
-export class PgQueue {
+export class PgQueue implements QueueStore {
   constructor(
     private readonly db: Knex,
     private readonly clock: Clock,
@@ -53,10 +58,16 @@ export class PgQueue {
    * Claims up to `limit` due events, most urgent first (sort_key, id), at most `maxPerWorkflow` of one
    * workflow processing at once across every daemon, and opens their executions.
    */
-  claim(limit: number, owner: string, leaseMs: number, maxPerWorkflow = Number.POSITIVE_INFINITY): Promise<ClaimedEvent[]> {
+  claim(limit: number, owner: string, leaseMs: number, maxPerWorkflow = Number.POSITIVE_INFINITY, maxProcessing = Number.POSITIVE_INFINITY): Promise<ClaimedEvent[]> {
     if (limit <= 0) return Promise.resolve([]);
     const nowMs = this.clock.now();
     return this.db.transaction(async (trx) => {
+      if (Number.isFinite(maxProcessing)) {
+        // The global limit across the fleet: counted in the database under one lock per schema.
+        await sql.lockGlobalClaim(trx);
+        limit = Math.min(limit, maxProcessing - (await sql.countAllProcessing(trx)));
+        if (limit <= 0) return [];
+      }
       const picked = Number.isFinite(maxPerWorkflow)
         ? await this.pickUnderLimit(trx, limit, maxPerWorkflow, nowMs)
         : await sql.lockDueEvents(trx, null, limit, nowMs);
@@ -83,8 +94,8 @@ export class PgQueue {
   }
 
   /** The heartbeat: extends every lease `owner` holds by `leaseMs` from now; returns how many. */
-  renewLeases(owner: string, leaseMs: number): Promise<number> {
-    return lease.extendLeases(this.db, owner, leaseMs, this.clock.now());
+  renewLeases(owner: string, leaseMs: number, eventIds?: number[]): Promise<number> {
+    return lease.extendLeases(this.db, owner, leaseMs, this.clock.now(), eventIds);
   }
 
   /** Returns events whose lease expired to pending (attempt given back); fails those expired max_attempts times. */
@@ -103,15 +114,18 @@ export class PgQueue {
   finishRun(finish: RunFinish): Promise<boolean> {
     const nowMs = this.clock.now();
     return this.db.transaction(async (trx) => {
+      if (finish.event.kind !== 'completed' && finish.event.kind !== 'failed') {
+        // Back to pending moves the workflow's counter: take its lock first (the lock order of pg-queue-sql.ts).
+        // A pause takes it too, before it looks for an open question: an answer takes the same lock
+        // before it resumes, so the two cannot cross (the answer would find no paused event to resume,
+        // and the pause would not have seen the answer).
+        const workflowId = await sql.selectWorkflowOf(trx, finish.eventId);
+        if (workflowId !== null) await sql.lockDepthRows(trx, [workflowId]);
+      }
       // A pause holds only while a question is still open; one answered meanwhile puts the event back in line.
       const stillWaiting = finish.event.kind === 'paused' && (await sql.hasPendingInteraction(trx, finish.executionId));
       const outcome: RunFinish['event'] = finish.event.kind === 'paused' && !stillWaiting ? { kind: 'released' } : finish.event;
       if (finish.event.kind === 'paused') finish = { ...finish, executionStatus: stillWaiting ? 'paused' : 'pending' };
-      if (outcome.kind === 'retry' || outcome.kind === 'released') {
-        // Back to pending moves the workflow's counter: take its lock first (the lock order of pg-queue-sql.ts).
-        const workflowId = await sql.selectWorkflowOf(trx, finish.eventId);
-        if (workflowId !== null) await sql.lockDepthRows(trx, [workflowId]);
-      }
       if ((await sql.updateFinishedEvent(trx, finish, outcome, nowMs)) === 0) {
         if (finish.executionStatus === 'cancelled') await sql.recordCancelledAttempt(trx, finish, nowMs);
         return false;
@@ -131,9 +145,42 @@ export class PgQueue {
     });
   }
 
+  /** Cancels an execution that has not ended, and its event; null when missing, else whether it changed. */
+  async cancelExecution(executionId: string): Promise<{ execution: ExecutionView; changed: boolean } | null> {
+    const changed = await this.db.transaction((trx) => control.cancelExecution(trx, executionId, this.clock.now()));
+    const execution = await executions.selectExecution(this.db, executionId);
+    return execution ? { execution, changed } : null;
+  }
+
+  /** Puts a failed or cancelled execution's event back in the queue, keeping what finished nodes recorded. */
+  async requeueExecution(executionId: string, sortKeyAt: (priority: number, runAt: number) => number): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.db.transaction((trx) => control.requeueExecution(trx, executionId, sortKeyAt, this.clock.now()));
+      } catch (error) {
+        // An event with the same dedup key was enqueued between the check and the update: run again,
+        // and the check names it (dedup_key_taken) as on SQLite.
+        if (!isUniqueViolation(error) || attempt >= dedupRaceAttempts) throw error;
+      }
+    }
+  }
+
+  /**
+   * Events left processing by a daemon that is gone. Other daemons share the database, so a processing
+   * event may be a live daemon's: only those whose lease has expired are orphans (see reclaimExpired).
+   */
+  rescueOrphans(): Promise<{ requeued: number; failed: number }> {
+    return this.reclaimExpired();
+  }
+
   /** One event by id, or null. */
   getEvent(id: number): Promise<QueuedEvent | null> {
     return sql.selectEvent(this.db, id);
+  }
+
+  /** A page of events, newest first. */
+  listEvents(filter: EventListFilter): Promise<QueuedEvent[]> {
+    return control.selectEvents(this.db, filter);
   }
 
   /** Queue depth as `GET /api/v1/queue` reports it. */

@@ -1,7 +1,6 @@
 // SQL of a run's record: node logs, per-port results, progress snapshots and the reads behind
 // `GET /api/v1/executions/:id[/results|/logs]`.
 import fs from 'node:fs';
-import path from 'node:path';
 import type Database from 'better-sqlite3';
 import type { Json, PortValues } from '../../../workers/node-contract.js';
 import { isoAt } from '../../domain/clock.js';
@@ -10,6 +9,7 @@ import type { ExecutionIterationView, ExecutionListFilter, ExecutionLogView, Exe
 import { statement } from './connection.js';
 import { appendMetricHistory } from './state-sql.js';
 import { fromJsonColumn, toJsonColumn } from './json-columns.js';
+import { decodeContent, resultFileLocation, storePortValue, userEventOf } from '../node-results.js';
 
 /** Logs that a node attempt started. */
 export function insertNodeStarted(db: Database.Database, executionId: string, nodeId: string, nodeType: string, attempt: number, nowMs: number): void {
@@ -53,46 +53,19 @@ function insertPortResults(db: Database.Database, outcome: NodeOutcomeRecord, ou
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   for (const port in outputs) {
-    const value = outputs[port];
-    const isText = typeof value === 'string';
-    // Text is kept as it is; anything else as JSON, so `content` always reads back to the same value.
-    const content = isText ? value : JSON.stringify(value ?? null);
-    const projection = content.length > limits.maxChars ? content.slice(0, limits.maxChars) : content;
-    const bytes = Buffer.byteLength(content);
-    // Large content lives in a file; the row keeps the preview and where the whole is.
-    const filePath = bytes > limits.inlineMaxBytes ? writeResultFile(resultsDir, outcome, port, content) : null;
-    insert.run(outcome.executionId, outcome.nodeId, port, isText ? 'text' : dataTypeOf(value), filePath ? null : content, projection, bytes, filePath, nowIso);
+    const stored = storePortValue(outcome, port, outputs[port], limits, resultsDir);
+    insert.run(outcome.executionId, outcome.nodeId, port, stored.dataType, stored.content, stored.projection, stored.byteSize, stored.filePath, nowIso);
   }
-}
-
-/** Writes one large port value under `resultsDir/<execution>/`; returns the path relative to the data folder. */
-function writeResultFile(resultsDir: string, outcome: NodeOutcomeRecord, port: string, content: string): string {
-  const folder = path.join(resultsDir, outcome.executionId);
-  fs.mkdirSync(folder, { recursive: true });
-  // Node ids and port names come from the workflow: keep them out of the path's structure.
-  const name = `${safeName(outcome.nodeId)}.${safeName(port)}.${outcome.attempt}.dat`;
-  fs.writeFileSync(path.join(folder, name), content);
-  return path.join(path.basename(resultsDir), outcome.executionId, name);
-}
-
-function safeName(text: string): string {
-  return text.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64) || '_';
 }
 
 /** The row an event_logger node asks for, beside its own node_completed row. */
 function insertUserEvent(db: Database.Database, outcome: NodeOutcomeRecord, logged: Json | undefined, nowIso: string): void {
-  if (!logged || typeof logged !== 'object' || Array.isArray(logged)) return;
-  const level = typeof logged.level === 'string' ? logged.level : 'info';
+  const event = userEventOf(logged);
+  if (!event) return;
   statement(
     db,
     `INSERT INTO execution_logs (execution_id, node_id, level, event, message, data, attempt, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-  ).run(outcome.executionId, outcome.nodeId, level, `user:${String(logged.event_type ?? 'event')}`.slice(0, 64), String(logged.message ?? ''), JSON.stringify(logged.data ?? null), outcome.attempt, nowIso);
-}
-
-function dataTypeOf(value: Json | undefined): string {
-  if (Array.isArray(value)) return 'array';
-  if (value === null || value === undefined) return 'null';
-  return typeof value === 'object' ? 'json' : typeof value;
+  ).run(outcome.executionId, outcome.nodeId, event.level, event.event, event.message, event.data, outcome.attempt, nowIso);
 }
 
 /** Logs a node retry. */
@@ -176,15 +149,10 @@ export function selectPreviousNodes(db: Database.Database, executionId: string, 
     const record = completed.get(result.node_id!);
     if (!record) continue;
     // Content kept in a file (over payload_inline_max_bytes) is read back from it.
-    const content = result.content ?? (result.file_path ? fs.readFileSync(path.join(path.dirname(resultsDir), result.file_path), 'utf8') : null);
+    const content = result.content ?? (result.file_path ? fs.readFileSync(resultFileLocation(resultsDir, result.file_path), 'utf8') : null);
     record.outputs![result.port_name!] = decodeContent(result.data_type!, content);
   }
   return previous;
-}
-
-function decodeContent(dataType: string, content: string | null): Json {
-  if (content === null) return null;
-  return dataType === 'text' ? content : (JSON.parse(content) as Json);
 }
 
 /** The columns every execution view has; the list leaves out the large JSON ones. */

@@ -17,15 +17,15 @@ export class SqliteAccess extends SqliteFamily implements ApiKeyStore, UserStore
     return this.writer.write((db) => apiKeys.insertApiKey(db, input, isoAt(this.clock.now())));
   }
 
-  findApiKeyByHash(keyHash: string) {
+  async findApiKeyByHash(keyHash: string) {
     return apiKeys.selectApiKeyByHash(this.readDb, keyHash);
   }
 
-  getApiKey(id: number) {
+  async getApiKey(id: number) {
     return apiKeys.selectApiKey(this.readDb, id);
   }
 
-  listApiKeys() {
+  async listApiKeys() {
     return apiKeys.selectApiKeys(this.readDb);
   }
 
@@ -37,11 +37,11 @@ export class SqliteAccess extends SqliteFamily implements ApiKeyStore, UserStore
     this.fireAndForget((db) => apiKeys.touchApiKey(db, id, at));
   }
 
-  countUsableApiKeys() {
+  async countUsableApiKeys() {
     return apiKeys.countUsableApiKeys(this.readDb, isoAt(this.clock.now()));
   }
 
-  loadSettings() {
+  async loadSettings() {
     return apiKeys.selectSettings(this.readDb);
   }
 
@@ -57,15 +57,15 @@ export class SqliteAccess extends SqliteFamily implements ApiKeyStore, UserStore
     return this.writer.write((db) => users.updateUserStatus(db, id, status, isoAt(this.clock.now())));
   }
 
-  getUser(id: number) {
+  async getUser(id: number) {
     return users.selectUser(this.readDb, id);
   }
 
-  findUserByName(name: string) {
+  async findUserByName(name: string) {
     return users.selectUserByName(this.readDb, name);
   }
 
-  listUsers() {
+  async listUsers() {
     return users.selectUsers(this.readDb);
   }
 
@@ -74,7 +74,7 @@ export class SqliteAccess extends SqliteFamily implements ApiKeyStore, UserStore
     this.fireAndForget((db) => audit.insertAuditLog(db, entry, at));
   }
 
-  listAuditLogs(filter: AuditListFilter) {
+  async listAuditLogs(filter: AuditListFilter) {
     return audit.selectAuditLogs(this.readDb, filter);
   }
 }

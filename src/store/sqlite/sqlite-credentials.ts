@@ -19,23 +19,23 @@ export class SqliteCredentials extends SqliteFamily implements CredentialStore {
     return this.writer.write((db) => credentials.deleteCredential(db, id));
   }
 
-  getCredential(id: number) {
+  async getCredential(id: number) {
     return credentials.selectCredential(this.readDb, id);
   }
 
-  listCredentials(limit: number, offset: number) {
+  async listCredentials(limit: number, offset: number) {
     return credentials.selectCredentials(this.readDb, limit, offset);
   }
 
-  countCredentials() {
+  async countCredentials() {
     return credentials.countCredentials(this.readDb);
   }
 
-  sealedCredential(id: number) {
+  async sealedCredential(id: number) {
     return credentials.selectSealedCredential(this.readDb, id);
   }
 
-  credentialKeyCounts() {
+  async credentialKeyCounts() {
     return credentials.countCredentialsByKey(this.readDb);
   }
 

@@ -52,7 +52,7 @@ export class SqliteExecutions extends SqliteFamily implements ExecutionStore {
     this.fireAndForget((db) => executions.updateIterationFinished(db, executionId, loopNodeId, iteration, status, outputs, error, at));
   }
 
-  listIterations(executionId: string) {
+  async listIterations(executionId: string) {
     return executions.selectIterations(this.readDb, executionId);
   }
 
@@ -61,23 +61,23 @@ export class SqliteExecutions extends SqliteFamily implements ExecutionStore {
     this.writer.writeLatest(`progress:${executionId}`, (db) => executions.updateProgress(db, executionId, executionMode, nodeResults, at));
   }
 
-  previousNodeRecords(executionId: string) {
+  async previousNodeRecords(executionId: string) {
     return executions.selectPreviousNodes(this.readDb, executionId, this.resultsDir);
   }
 
-  getExecution(id: string) {
+  async getExecution(id: string) {
     return executions.selectExecution(this.readDb, id);
   }
 
-  listExecutions(filter: ExecutionListFilter) {
+  async listExecutions(filter: ExecutionListFilter) {
     return executions.selectExecutions(this.readDb, filter);
   }
 
-  listResults(executionId: string) {
+  async listResults(executionId: string) {
     return executions.selectResults(this.readDb, executionId);
   }
 
-  listLogs(executionId: string, limit: number, afterId?: number) {
+  async listLogs(executionId: string, limit: number, afterId?: number) {
     return executions.selectLogs(this.readDb, executionId, limit, afterId);
   }
 }

@@ -10,11 +10,11 @@ export class SqliteFiles extends SqliteFamily implements FileStore {
     return this.writer.write((db) => files.insertFile(db, input, isoAt(this.clock.now())));
   }
 
-  getFile(id: number) {
+  async getFile(id: number) {
     return files.selectFile(this.readDb, id);
   }
 
-  listFiles(filter: FileListFilter) {
+  async listFiles(filter: FileListFilter) {
     return files.selectFiles(this.readDb, filter);
   }
 

@@ -24,19 +24,19 @@ export class SqliteInteractions extends SqliteFamily implements InteractionStore
     return this.writer.write((db) => interactions.expireInteraction(db, interactionId, this.clock.now(), sortKeyAt));
   }
 
-  dueInteractionIds(limit: number) {
+  async dueInteractionIds(limit: number) {
     return interactions.selectDueInteractionIds(this.readDb, this.clock.now(), limit);
   }
 
-  nextInteractionExpiry() {
+  async nextInteractionExpiry() {
     return interactions.selectNextExpiry(this.readDb);
   }
 
-  getInteractionByToken(interactionId: string, tokenHash: string) {
+  async getInteractionByToken(interactionId: string, tokenHash: string) {
     return interactions.selectInteractionByToken(this.readDb, interactionId, tokenHash);
   }
 
-  listInteractions(filter: InteractionListFilter) {
+  async listInteractions(filter: InteractionListFilter) {
     return interactions.selectInteractions(this.readDb, filter);
   }
 }

@@ -14,15 +14,15 @@ export class SqliteMonitoring extends SqliteFamily implements MonitoringStore {
     return this.writer.write((db) => monitoring.stopMonitoring(db, workflowId, this.clock.now()));
   }
 
-  getMonitoring(workflowId: string) {
+  async getMonitoring(workflowId: string) {
     return monitoring.selectMonitoring(this.readDb, workflowId);
   }
 
-  listMonitoringWorkflowIds() {
+  async listMonitoringWorkflowIds() {
     return monitoring.selectMonitoringWorkflowIds(this.readDb);
   }
 
-  triggerStates(workflowId: string) {
+  async triggerStates(workflowId: string) {
     return monitoring.selectTriggerStates(this.readDb, workflowId);
   }
 

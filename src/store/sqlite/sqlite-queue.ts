@@ -42,19 +42,19 @@ export class SqliteQueue extends SqliteFamily implements QueueStore {
     return this.writer.write((db) => queue.rescueOrphans(db, this.clock.now()));
   }
 
-  getEvent(id: number) {
+  async getEvent(id: number) {
     return queue.selectEvent(this.readDb, id);
   }
 
-  listEvents(filter: EventListFilter) {
+  async listEvents(filter: EventListFilter) {
     return queue.selectEvents(this.readDb, filter);
   }
 
-  queueDepth() {
+  async queueDepth() {
     return queue.selectQueueDepth(this.readDb, this.clock.now());
   }
 
-  nextDueAt() {
+  async nextDueAt() {
     return queue.selectNextDueAt(this.readDb, this.clock.now());
   }
 }

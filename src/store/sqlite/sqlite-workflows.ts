@@ -17,19 +17,19 @@ export class SqliteWorkflows extends SqliteFamily implements WorkflowStore {
     return this.writer.write((db) => workflows.deleteWorkflow(db, id));
   }
 
-  getWorkflow(id: string) {
+  async getWorkflow(id: string) {
     return workflows.selectWorkflow(this.readDb, id);
   }
 
-  workflowExists(id: string) {
+  async workflowExists(id: string) {
     return workflows.workflowExists(this.readDb, id);
   }
 
-  listWorkflows(limit: number, offset: number, filter: WorkflowListFilter = {}) {
+  async listWorkflows(limit: number, offset: number, filter: WorkflowListFilter = {}) {
     return workflows.selectWorkflows(this.readDb, limit, offset, filter);
   }
 
-  countWorkflows(filter: WorkflowListFilter = {}) {
+  async countWorkflows(filter: WorkflowListFilter = {}) {
     return workflows.countWorkflows(this.readDb, filter);
   }
 }

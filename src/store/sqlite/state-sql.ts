@@ -6,6 +6,7 @@ import { isoAt } from '../../domain/clock.js';
 import { applyUpdate, StateOperationError, type StateOperation } from '../../domain/state-operation.js';
 import { statement } from './connection.js';
 import { fromJsonColumn } from './json-columns.js';
+import { valueType, withMetricSample } from '../state-values.js';
 
 interface StateRow {
   id: number;
@@ -71,9 +72,6 @@ export function applyStateOperation(db: Database.Database, op: StateOperation, n
   }
 }
 
-/** Most samples a metric_tracker keeps in its history; older ones drop off. */
-export const metricHistoryLimit = 1000;
-
 /**
  * Appends a metric_tracker's sample to its history, kept in workflow_state (namespace `metrics`,
  * key `history:<node id>`), so later executions and admins can read the series.
@@ -83,12 +81,6 @@ export function appendMetricHistory(db: Database.Database, workflowId: string, n
   const nowIso = isoAt(nowMs);
   const row = liveRow(db, op, nowIso);
   const history = row ? fromJsonColumn<Json[]>(row.state_value, []) : [];
-  const next = [...(Array.isArray(history) ? history : []), { recorded_at: nowIso, metrics }].slice(-metricHistoryLimit);
+  const next = withMetricSample(history, metrics, nowIso);
   upsert(db, op, next, null, null, nowIso);
-}
-
-function valueType(value: Json): string {
-  if (Array.isArray(value)) return 'array';
-  if (value === null) return 'null';
-  return typeof value === 'object' ? 'object' : typeof value;
 }

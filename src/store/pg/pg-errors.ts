@@ -1,0 +1,39 @@
+// What PostgreSQL's errors mean to the adapter: a lost connection is waited out and retried, a unique
+// violation is an answer ('name_taken', a dedup hit), anything else is a bug to surface.
+
+// SQLSTATE classes 08 (connection exception) and 57P (operator intervention: the backend was
+// terminated, the server is shutting down or starting up), and the socket errors node reports.
+const connectionSqlStates = /^(08|57P)/;
+const connectionSocketCodes = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND']);
+const connectionMessages = /Connection terminated|connection is closed|Client has encountered a connection error|terminating connection|Timeout acquiring a connection/i;
+
+/** True when the error means the database could not be reached or dropped the connection. */
+export function isConnectionError(error: unknown): boolean {
+  if (!error || typeof error !== 'object') return false;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && (connectionSqlStates.test(code) || connectionSocketCodes.has(code))) return true;
+  return typeof message === 'string' && connectionMessages.test(message);
+}
+
+/** True for a unique-constraint violation (SQLSTATE 23505). */
+export function isUniqueViolation(error: unknown): boolean {
+  return !!error && typeof error === 'object' && (error as { code?: unknown }).code === '23505';
+}
+
+/**
+ * Runs `operation`, trying again while it fails for want of a connection (backoff 100 ms → 2 s), for
+ * at most `maxWaitMs`. For writes that must not be given up lightly and are safe to repeat: a run's
+ * end is fenced by its lease token, so a repeat of one that did commit changes nothing.
+ */
+export async function retryOnConnectionLoss<T>(operation: () => Promise<T>, maxWaitMs: number, onRetry?: (error: unknown) => void): Promise<T> {
+  const deadline = Date.now() + maxWaitMs;
+  for (let delayMs = 100; ; delayMs = Math.min(delayMs * 2, 2_000)) {
+    try {
+      return await operation();
+    } catch (error) {
+      if (!isConnectionError(error) || Date.now() + delayMs > deadline) throw error;
+      onRetry?.(error);
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    }
+  }
+}

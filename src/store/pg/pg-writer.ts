@@ -1,0 +1,165 @@
+// The PostgreSQL twin of store/sqlite/writer.ts: writes queued in order and committed in groups, one
+// transaction per group, on one pooled connection at a time. Why keep a writer on a database that takes
+// concurrent writers: the runner records a node's start, its outcome and the run's progress without
+// waiting (fire-and-forget), and those rows must land in the order they were made; one transaction per
+// group also keeps a busy daemon's round trips per node low.
+//
+// Connection loss is not a write failure: a group that fails because the connection went away waits
+// (backoff up to 5 s) and is committed again once the database answers, so nothing the runner recorded
+// is dropped while PostgreSQL restarts. Any other failure replays the group one write at a time, so
+// only the culprit fails — as on SQLite.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Knex } from 'knex';
+import type { Logger } from '../../log.js';
+import { isConnectionError } from './pg-errors.js';
+
+/** A write: runs inside the writer's transaction and resolves with its result. */
+export type PgWriteOperation<T> = (trx: Knex.Transaction) => Promise<T>;
+
+interface Pending {
+  apply: PgWriteOperation<unknown>;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+/** Bounds on one group commit. */
+export interface PgWriterOptions {
+  maxBatch: number;
+  log: Logger;
+  /** Told after each group commit (metrics). */
+  onCommit?: (batchSize: number, commitMs: number) => void;
+  /** Told when the database stops or starts answering the writer (readiness). */
+  onConnectionLost?: (error: unknown) => void;
+  onConnectionRestored?: () => void;
+}
+
+const firstRetryMs = 100;
+const maxRetryMs = 5_000;
+
+/** Queues writes and commits them in groups; each caller is answered once its write is committed. */
+export class PgWriter {
+  private queue: Pending[] = [];
+  private latest = new Map<string, PgWriteOperation<unknown>>();
+  private running: Promise<void> | null = null;
+  private closed = false;
+  readonly stats = { commits: 0, operations: 0, lastBatchSize: 0, lastCommitMs: 0, pending: 0 };
+
+  constructor(
+    private readonly db: Knex,
+    private readonly options: PgWriterOptions,
+  ) {}
+
+  /** Queues a write; resolves with its result after the transaction holding it has committed. */
+  write<T>(apply: PgWriteOperation<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('writer is closed'));
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ apply, resolve: resolve as (value: unknown) => void, reject });
+      this.kick();
+    });
+  }
+
+  /** Queues a write of which only the newest per `key` matters; it rides after the ordinary writes. */
+  writeLatest(key: string, apply: PgWriteOperation<unknown>): void {
+    if (this.closed) return;
+    this.latest.set(key, apply);
+    this.kick();
+  }
+
+  /**
+   * Resolves once everything queued so far is committed (or has failed). A no-op write queued behind
+   * them marks the spot: waiting for the writer to go idle could wait for ever on a busy daemon.
+   */
+  async flush(): Promise<void> {
+    if (!this.running && this.queue.length === 0 && this.latest.size === 0) return;
+    if (this.closed) {
+      while (this.running) await this.running;
+      return;
+    }
+    await this.write(async () => undefined);
+  }
+
+  /** Refuses further writes, then commits what is queued. */
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.running) await this.running;
+  }
+
+  get isOpen(): boolean {
+    return !this.closed;
+  }
+
+  private kick(): void {
+    this.stats.pending = this.queue.length + this.latest.size;
+    if (this.running) return;
+    this.running = this.drain().finally(() => {
+      this.running = null;
+      // A write queued while the last group committed starts the next drain.
+      if (this.queue.length > 0 || this.latest.size > 0) this.kick();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    // One turn of the event loop lets writes made in the same tick join the first group.
+    await new Promise((resolve) => setImmediate(resolve));
+    while (this.queue.length > 0 || this.latest.size > 0) {
+      const batch = this.queue.splice(0, this.options.maxBatch);
+      const latest = this.queue.length === 0 ? [...this.latest.values()] : [];
+      if (this.queue.length === 0) this.latest.clear();
+      await this.commitBatch(batch, latest);
+    }
+    this.stats.pending = 0;
+  }
+
+  private async commitBatch(batch: Pending[], latest: PgWriteOperation<unknown>[]): Promise<void> {
+    for (let retryMs = firstRetryMs; ; retryMs = Math.min(retryMs * 2, maxRetryMs)) {
+      const started = performance.now();
+      try {
+        const results = await this.db.transaction(async (trx) => {
+          const out: unknown[] = [];
+          for (const pending of batch) out.push(await pending.apply(trx));
+          for (const apply of latest) await apply(trx);
+          return out;
+        });
+        this.recordStats(batch.length + latest.length, started);
+        batch.forEach((pending, i) => pending.resolve(results[i]));
+        if (retryMs > firstRetryMs) this.options.onConnectionRestored?.();
+        return;
+      } catch (error) {
+        if (isConnectionError(error)) {
+          if (retryMs === firstRetryMs) this.options.onConnectionLost?.(error);
+          this.options.log.warn('database unreachable, group commit waits', { error: String(error), batchSize: batch.length, retryInMs: retryMs });
+          await sleep(retryMs);
+          continue;
+        }
+        this.options.log.warn('group commit failed, replaying writes one by one', { error: String(error), batchSize: batch.length });
+        await this.commitOneByOne(batch, latest);
+        return;
+      }
+    }
+  }
+
+  private async commitOneByOne(batch: Pending[], latest: PgWriteOperation<unknown>[]): Promise<void> {
+    for (const pending of batch) {
+      try {
+        pending.resolve(await this.db.transaction((trx) => pending.apply(trx)));
+      } catch (error) {
+        pending.reject(error);
+      }
+    }
+    for (const apply of latest) {
+      try {
+        await this.db.transaction((trx) => apply(trx));
+      } catch (error) {
+        this.options.log.error('progress write failed', { error: String(error) });
+      }
+    }
+  }
+
+  private recordStats(size: number, started: number): void {
+    this.stats.commits += 1;
+    this.stats.operations += size;
+    this.stats.lastBatchSize = size;
+    this.stats.lastCommitMs = performance.now() - started;
+    this.options.onCommit?.(size, this.stats.lastCommitMs);
+  }
+}
