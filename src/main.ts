@@ -150,7 +150,9 @@ async function assemble(config: Config, log: Logger, clock: Clock, handle: Store
       .filter(([, ok]) => !ok)
       .map(([name]) => name);
     const problem = database?.problem;
-    return { ready: reasons.length === 0, reasons, checks, ...(problem ? { details: { database: problem } } : {}) };
+    // On a fleet an admin also wants to know which daemon runs the maintenance.
+    const details = { ...(fleet ? { fleet_role: fleet.isLeader ? 'leader' : 'follower' } : {}), ...(problem ? { database: problem } : {}) };
+    return { ready: reasons.length === 0, reasons, checks, ...(Object.keys(details).length > 0 ? { details } : {}) };
   };
 
   // PostgreSQL is backed up with its own tools (pg_dump); VACUUM INTO is SQLite's.

@@ -37,3 +37,26 @@ export async function retryOnConnectionLoss<T>(operation: () => Promise<T>, maxW
     }
   }
 }
+
+/** A deadlock (40P01) or serialization failure (40001): PostgreSQL rolled the transaction back, and running it again is the cure. */
+export function isTransientConflict(error: unknown): boolean {
+  const code = !!error && typeof error === 'object' ? (error as { code?: unknown }).code : undefined;
+  return code === '40P01' || code === '40001';
+}
+
+/**
+ * Runs a transaction, running it again when PostgreSQL broke a deadlock by rolling it back. Two
+ * daemons' transactions can meet in opposite lock order (a claim takes event rows before their
+ * workflow's counter; a cancel takes the counter first); the server detects it and aborts one.
+ */
+export async function retryOnConflict<T>(transaction: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await transaction();
+    } catch (error) {
+      if (!isTransientConflict(error) || attempt >= attempts) throw error;
+      // A little jitter so the two that met do not meet again at once.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
+    }
+  }
+}

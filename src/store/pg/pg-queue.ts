@@ -17,7 +17,7 @@ import type { ExecutionView } from '../../domain/execution.js';
 import { AppError, queueFull } from '../../errors.js';
 import type { EnqueueOutcome, EventListFilter, QueueDepth, QueueStore, RunFinish } from '../queue-store.js';
 import * as control from './pg-queue-control-sql.js';
-import { isUniqueViolation } from './pg-errors.js';
+import { isUniqueViolation, retryOnConflict } from './pg-errors.js';
 import * as executions from './pg-execution-sql.js';
 import * as lease from './pg-lease-sql.js';
 import * as sql from './pg-queue-sql.js';
@@ -33,10 +33,15 @@ export class PgQueue implements QueueStore {
     private readonly clock: Clock,
   ) {}
 
+  // Every queue transaction is run again if PostgreSQL aborted it to break a deadlock (pg-errors.ts).
+  private transact<T>(work: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+    return retryOnConflict(() => this.db.transaction(work));
+  }
+
   /** Commits an event, or finds the live one with its dedup key; over `maxPending` rejects with `queue_full`. */
   async enqueue(request: EnqueueRequest, sortKey: number, maxPending?: number): Promise<EnqueueOutcome> {
     for (let attempt = 1; ; attempt++) {
-      const outcome = await this.db.transaction(async (trx) => {
+      const outcome = await this.transact(async (trx) => {
         if (maxPending !== undefined && Number.isFinite(maxPending)) {
           const pending = await sql.lockPendingCount(trx, request.workflowId);
           // A dedup hit is never refused: it adds nothing to the queue.
@@ -61,7 +66,7 @@ export class PgQueue implements QueueStore {
   claim(limit: number, owner: string, leaseMs: number, maxPerWorkflow = Number.POSITIVE_INFINITY, maxProcessing = Number.POSITIVE_INFINITY): Promise<ClaimedEvent[]> {
     if (limit <= 0) return Promise.resolve([]);
     const nowMs = this.clock.now();
-    return this.db.transaction(async (trx) => {
+    return this.transact(async (trx) => {
       if (Number.isFinite(maxProcessing)) {
         // The global limit across the fleet: counted in the database under one lock per schema.
         await sql.lockGlobalClaim(trx);
@@ -101,7 +106,7 @@ export class PgQueue implements QueueStore {
   /** Returns events whose lease expired to pending (attempt given back); fails those expired max_attempts times. */
   reclaimExpired(): Promise<{ requeued: number; failed: number }> {
     const nowMs = this.clock.now();
-    return this.db.transaction(async (trx) => {
+    return this.transact(async (trx) => {
       await sql.lockDepthRows(trx, await lease.selectExpiredWorkflows(trx, nowMs));
       return lease.requeueExpired(trx, nowMs);
     });
@@ -113,7 +118,7 @@ export class PgQueue implements QueueStore {
    */
   finishRun(finish: RunFinish): Promise<boolean> {
     const nowMs = this.clock.now();
-    return this.db.transaction(async (trx) => {
+    return this.transact(async (trx) => {
       if (finish.event.kind !== 'completed' && finish.event.kind !== 'failed') {
         // Back to pending moves the workflow's counter: take its lock first (the lock order of pg-queue-sql.ts).
         // A pause takes it too, before it looks for an open question: an answer takes the same lock
@@ -138,7 +143,7 @@ export class PgQueue implements QueueStore {
   /** Cancels a pending event; null when there is no such event, the event as it is otherwise. */
   cancelPendingEvent(id: number): Promise<{ cancelled: boolean; event: QueuedEvent } | null> {
     const nowMs = this.clock.now();
-    return this.db.transaction(async (trx) => {
+    return this.transact(async (trx) => {
       const workflowId = await sql.selectWorkflowOf(trx, id);
       if (workflowId !== null) await sql.lockDepthRows(trx, [workflowId]);
       return sql.cancelPending(trx, id, nowMs);
@@ -147,7 +152,7 @@ export class PgQueue implements QueueStore {
 
   /** Cancels an execution that has not ended, and its event; null when missing, else whether it changed. */
   async cancelExecution(executionId: string): Promise<{ execution: ExecutionView; changed: boolean } | null> {
-    const changed = await this.db.transaction((trx) => control.cancelExecution(trx, executionId, this.clock.now()));
+    const changed = await this.transact((trx) => control.cancelExecution(trx, executionId, this.clock.now()));
     const execution = await executions.selectExecution(this.db, executionId);
     return execution ? { execution, changed } : null;
   }
@@ -156,7 +161,7 @@ export class PgQueue implements QueueStore {
   async requeueExecution(executionId: string, sortKeyAt: (priority: number, runAt: number) => number): Promise<boolean> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.db.transaction((trx) => control.requeueExecution(trx, executionId, sortKeyAt, this.clock.now()));
+        return await this.transact((trx) => control.requeueExecution(trx, executionId, sortKeyAt, this.clock.now()));
       } catch (error) {
         // An event with the same dedup key was enqueued between the check and the update: run again,
         // and the check names it (dedup_key_taken) as on SQLite.

@@ -11,7 +11,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Knex } from 'knex';
 import type { Logger } from '../../log.js';
-import { isConnectionError } from './pg-errors.js';
+import { isConnectionError, retryOnConflict } from './pg-errors.js';
 
 /** A write: runs inside the writer's transaction and resolves with its result. */
 export type PgWriteOperation<T> = (trx: Knex.Transaction) => Promise<T>;
@@ -141,14 +141,14 @@ export class PgWriter {
   private async commitOneByOne(batch: Pending[], latest: PgWriteOperation<unknown>[]): Promise<void> {
     for (const pending of batch) {
       try {
-        pending.resolve(await this.db.transaction((trx) => pending.apply(trx)));
+        pending.resolve(await retryOnConflict(() => this.db.transaction((trx) => pending.apply(trx))));
       } catch (error) {
         pending.reject(error);
       }
     }
     for (const apply of latest) {
       try {
-        await this.db.transaction((trx) => apply(trx));
+        await retryOnConflict(() => this.db.transaction((trx) => apply(trx)));
       } catch (error) {
         this.options.log.error('progress write failed', { error: String(error) });
       }
