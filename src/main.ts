@@ -29,16 +29,15 @@ import { Dispatcher } from './queue/dispatcher.js';
 import { createEnqueuer } from './queue/enqueue.js';
 import { NodePool } from './queue/pool.js';
 import { openDaemonStore, type StoreHandle } from './store/open-store.js';
-import { AppError } from './errors.js';
 import { DatabaseHealth } from './service/database-health.js';
-import { Fleet } from './service/fleet.js';
+import { joinFleet } from './service/fleet-member.js';
 import { createApprovalService } from './engine/approval-service.js';
 import { startSystemdService } from './service/systemd-service.js';
 import { stallAfterMsFor } from './service/progress-monitor.js';
 import { wedgeableClaim } from './service/test-wedge.js';
 import { createTriggers } from './triggers/triggers-service.js';
 import { createRetentionScheduler } from './maintenance/retention-service.js';
-import { createBackupService } from './maintenance/backup-service.js';
+import { createBackupService, refusingBackups } from './maintenance/backup-service.js';
 
 /** A running daemon. */
 export interface Daemon {
@@ -156,7 +155,7 @@ async function assemble(config: Config, log: Logger, clock: Clock, handle: Store
   };
 
   // PostgreSQL is backed up with its own tools (pg_dump); VACUUM INTO is SQLite's.
-  const backups = pg ? backupsElsewhere() : createBackupService({ dbPath: config.dbPath, dataDir: config.dataDir, store, clock, log: log.child({ component: 'backup' }) });
+  const backups = pg ? refusingBackups() : createBackupService({ dbPath: config.dbPath, dataDir: config.dataDir, store, clock, log: log.child({ component: 'backup' }) });
   const retentionSources = { store, dataDir: config.dataDir, clock, log: log.child({ component: 'retention' }) };
   const retention = createRetentionScheduler(retentionSources);
   const enqueue = createEnqueuer({
@@ -176,27 +175,8 @@ async function assemble(config: Config, log: Logger, clock: Clock, handle: Store
     announce: (workflowId) => fleet?.triggersChanged(workflowId),
   });
   // On a fleet: retention and the timed triggers run on the leader only, from election to deposal.
-  let leaderRetention: ReturnType<typeof createRetentionScheduler> | null = null;
   const fleet = pg
-    ? new Fleet({
-        store: pg, url: pg.url, schema: pg.schema, owner, leaseMs: config.leaseMs, log: log.child({ component: 'fleet' }),
-        heldEventIds: () => dispatcher.inFlightEventIds,
-        wake: () => dispatcher.wake(),
-        workflowChanged: (id) => workflows.invalidate(id),
-        triggersChanged: (id) => void triggers.refresh(id).catch((error: unknown) => log.warn('triggers not refreshed', { workflowId: id, error: String(error) })),
-        duties: {
-          start: async () => {
-            leaderRetention = createRetentionScheduler(retentionSources);
-            leaderRetention.start();
-            await triggers.rearmAll();
-          },
-          stop: async () => {
-            await leaderRetention?.stop();
-            leaderRetention = null;
-            if (!draining) await triggers.rearmAll();
-          },
-        },
-      })
+    ? joinFleet({ store: pg, owner, leaseMs: config.leaseMs, dispatcher, workflows, triggers, retention: retentionSources, isDraining: () => draining, log })
     : null;
   hooks.enqueued = () => fleet?.eventEnqueued();
   const app = createApp({
@@ -292,7 +272,3 @@ async function assemble(config: Config, log: Logger, clock: Clock, handle: Store
   return { port, stop, readiness };
 }
 
-function backupsElsewhere() {
-  const refuse = () => Promise.reject(new AppError('not_supported', 'this daemon stores its data in PostgreSQL: back it up with pg_dump', { status: 501 }));
-  return { create: refuse, start: () => undefined, stop: async () => undefined };
-}

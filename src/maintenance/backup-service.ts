@@ -117,3 +117,12 @@ export class BackupService {
 export function createBackupService(options: { dbPath: string; dataDir: string; store: { loadSettings(): Promise<Record<string, Record<string, Json>>> }; clock: Clock; log: Logger }): BackupService {
   return new BackupService({ dbPath: options.dbPath, backupDir: defaultBackupDir(options.dataDir), clock: options.clock, log: options.log, loadSettings: () => options.store.loadSettings() });
 }
+
+/** The backup service of a daemon on PostgreSQL: the database is backed up with its own tools. */
+export function refusingBackups(): Pick<BackupService, 'create' | 'start' | 'stop'> {
+  return {
+    create: () => Promise.reject(new AppError('not_supported', 'this daemon stores its data in PostgreSQL: back it up with pg_dump', { status: 501 })),
+    start: () => undefined,
+    stop: async () => undefined,
+  };
+}

@@ -7,7 +7,13 @@ import type { ExecutionView, NodeOutcomeRecord, NodeRunRecord, PayloadLimits } f
 /** What the runner records while an execution runs. */
 export interface ExecutionStore {
   recordNodeStarted(executionId: string, nodeId: string, nodeType: string, attempt: number): void;
-  recordNodeOutcome(outcome: NodeOutcomeRecord, limits: PayloadLimits): void;
+  /**
+   * Records a node's outcome. A store shared by a fleet returns a promise that resolves once the
+   * record is durable: the runner waits for it before the node's successors start, so a daemon that
+   * dies can repeat only the node it was running, never one that finished. On SQLite (one process,
+   * commits within the event-loop turn) it returns nothing and the runner does not wait. Never rejects.
+   */
+  recordNodeOutcome(outcome: NodeOutcomeRecord, limits: PayloadLimits): void | Promise<void>;
   /** Runs a state node: applies its operation and records its outcome in one transaction (§7). */
   runStateNode(operation: StateOperation, outcome: Omit<NodeOutcomeRecord, 'outputs' | 'error' | 'durationMs'>, limits: PayloadLimits): Promise<NodeResult>;
   /** Logs that a failed node will be tried again after `waitMs`. */

@@ -179,13 +179,21 @@ export class TriggerRegistry {
   private armNow(workflowId: string, nodes: TriggerNode[], stored: Map<string, TriggerState>, since: number): void {
     const armed = nodes.map((node) => this.armTrigger(workflowId, node, stored, since));
     this.armed.set(workflowId, armed);
-    this.deps.log.info('workflow triggers armed', { workflowId, triggers: armed.filter((trigger) => trigger.error === null).length, failed: armed.filter((trigger) => trigger.error !== null).length });
+    // A fleet's follower holds its timed triggers without running them: counted apart, so the log
+    // says which daemon runs a schedule.
+    const leftToLeader = armed.filter((trigger) => trigger.error === null && trigger.source === null && trigger.webhook === null).length;
+    const running = armed.filter((trigger) => trigger.error === null).length - leftToLeader;
+    this.deps.log.info('workflow triggers armed', { workflowId, triggers: running, failed: armed.filter((trigger) => trigger.error !== null).length, ...(leftToLeader > 0 ? { leftToLeader } : {}) });
   }
 
   private armTrigger(workflowId: string, node: TriggerNode, stored: Map<string, TriggerState>, since: number): ArmedTrigger {
     const key = `${workflowId}\0${node.nodeId}`;
     let state = this.states.get(key);
-    if (!state) this.states.set(key, (state = stored.get(node.nodeId) ?? { lastFiredAt: null, executionCount: 0 }));
+    const persisted = stored.get(node.nodeId);
+    if (!state) this.states.set(key, (state = persisted ?? { lastFiredAt: null, executionCount: 0 }));
+    // On a fleet another daemon may have fired it since (the old leader's schedule, a webhook served
+    // elsewhere): the stored state is then ahead of memory's, and counting on from memory would repeat.
+    else if (persisted && persisted.executionCount > state.executionCount) Object.assign(state, persisted);
     const trigger: ArmedTrigger = { workflowId, nodeId: node.nodeId, kind: node.kind, state, source: null, webhook: null, error: null };
     const log = this.deps.log.child({ workflowId, nodeId: node.nodeId, trigger: node.kind });
     try {

@@ -17,9 +17,11 @@ export class PgExecutions extends PgFamily implements ExecutionStore {
     this.fireAndForget((trx) => executions.insertNodeStarted(trx, executionId, nodeId, nodeType, attempt, at));
   }
 
-  recordNodeOutcome(outcome: NodeOutcomeRecord, limits: PayloadLimits): void {
+  recordNodeOutcome(outcome: NodeOutcomeRecord, limits: PayloadLimits): Promise<void> {
     const at = this.clock.now();
-    this.fireAndForget((trx) => executions.insertNodeOutcome(trx, outcome, limits, this.resultsDir, at));
+    return this.writer.write((trx) => executions.insertNodeOutcome(trx, outcome, limits, this.resultsDir, at)).catch((error: unknown) => {
+      this.log.error('node outcome not recorded', { executionId: outcome.executionId, nodeId: outcome.nodeId, error: String(error) });
+    });
   }
 
   runStateNode(operation: StateOperation, outcome: Omit<NodeOutcomeRecord, 'outputs' | 'error' | 'durationMs'>, limits: PayloadLimits): Promise<NodeResult> {
