@@ -20,6 +20,7 @@ import * as control from './pg-queue-control-sql.js';
 import { isUniqueViolation, retryOnConflict } from './pg-errors.js';
 import * as executions from './pg-execution-sql.js';
 import * as lease from './pg-lease-sql.js';
+import * as claims from './pg-claim-sql.js';
 import * as sql from './pg-queue-sql.js';
 
 // An enqueue whose dedup holder finished between the insert and the lookup tries again, as does a
@@ -69,16 +70,16 @@ export class PgQueue implements QueueStore {
     return this.transact(async (trx) => {
       if (Number.isFinite(maxProcessing)) {
         // The global limit across the fleet: counted in the database under one lock per schema.
-        await sql.lockGlobalClaim(trx);
-        limit = Math.min(limit, maxProcessing - (await sql.countAllProcessing(trx)));
+        await claims.lockGlobalClaim(trx);
+        limit = Math.min(limit, maxProcessing - (await claims.countAllProcessing(trx)));
         if (limit <= 0) return [];
       }
       const picked = Number.isFinite(maxPerWorkflow)
         ? await this.pickUnderLimit(trx, limit, maxPerWorkflow, nowMs)
-        : await sql.lockDueEvents(trx, null, limit, nowMs);
+        : await claims.lockDueEvents(trx, null, limit, nowMs);
       if (picked.length === 0) return [];
       await sql.lockDepthRows(trx, [...new Set(picked.map((event) => event.workflowId))]);
-      return sql.markClaimed(trx, picked.map((event) => event.id), owner, leaseMs, nowMs);
+      return claims.markClaimed(trx, picked.map((event) => event.id), owner, leaseMs, nowMs);
     });
   }
 
@@ -87,12 +88,12 @@ export class PgQueue implements QueueStore {
   // whose most urgent event sorts after the last of them cannot contribute, so the visit stops.
   private async pickUnderLimit(trx: Knex.Transaction, limit: number, maxPerWorkflow: number, nowMs: number) {
     const candidates: Array<{ id: number; sortKey: number; workflowId: string }> = [];
-    for (const waiting of await sql.selectWaitingWorkflows(trx, nowMs)) {
+    for (const waiting of await claims.selectWaitingWorkflows(trx, nowMs)) {
       if (candidates.length >= limit && waiting.firstSortKey > candidates[limit - 1]!.sortKey) break;
-      if (!(await sql.tryLockWorkflowClaim(trx, waiting.workflowId))) continue;
-      const room = Math.min(maxPerWorkflow - (await sql.countProcessing(trx, waiting.workflowId)), limit);
+      if (!(await claims.tryLockWorkflowClaim(trx, waiting.workflowId))) continue;
+      const room = Math.min(maxPerWorkflow - (await claims.countProcessing(trx, waiting.workflowId)), limit);
       if (room <= 0) continue;
-      candidates.push(...(await sql.lockDueEvents(trx, waiting.workflowId, room, nowMs)));
+      candidates.push(...(await claims.lockDueEvents(trx, waiting.workflowId, room, nowMs)));
       candidates.sort((a, b) => a.sortKey - b.sortKey || a.id - b.id);
     }
     return candidates.slice(0, limit);
