@@ -53,6 +53,11 @@ export class WorkflowCache {
     return planned;
   }
 
+  /** Forgets every workflow (changes may have been missed: a fleet's listener reconnected). */
+  clear(): void {
+    this.entries.clear();
+  }
+
   /** Forgets a workflow after it changed. */
   invalidate(workflowId: string): void {
     this.entries.delete(workflowId);

@@ -14,7 +14,7 @@ export interface FleetMemberDeps {
   owner: string;
   leaseMs: number;
   dispatcher: { wake(): void; readonly inFlightEventIds: number[] };
-  workflows: Pick<WorkflowCache, 'invalidate'>;
+  workflows: Pick<WorkflowCache, 'invalidate' | 'clear'>;
   triggers: Pick<Triggers, 'refresh' | 'rearmAll'>;
   retention: RetentionSources;
   /** True once the daemon drains: a deposal then leaves the triggers disarmed. */
@@ -37,6 +37,10 @@ export function joinFleet(deps: FleetMemberDeps): Fleet {
     workflowChanged: (id) => deps.workflows.invalidate(id),
     triggersChanged: (id) => {
       deps.triggers.refresh(id).catch((error: unknown) => deps.log.warn('triggers not refreshed', { workflowId: id, error: String(error) }));
+    },
+    resync: () => {
+      deps.workflows.clear();
+      deps.triggers.rearmAll().catch((error: unknown) => deps.log.warn('triggers not re-armed', { error: String(error) }));
     },
     duties: {
       start: async () => {

@@ -37,6 +37,8 @@ export interface FleetDeps {
   workflowChanged(workflowId: string): void;
   /** Another daemon changed this workflow's monitoring. */
   triggersChanged(workflowId: string): void;
+  /** The listener (re)connected: notifications sent meanwhile are lost, so re-read what they would have said. */
+  resync(): void;
   log: Logger;
 }
 
@@ -57,6 +59,7 @@ export class Fleet {
   private readonly listener: WakeupListener;
   private readonly timers: NodeJS.Timeout[] = [];
   private wakePending = false;
+  private listenedBefore = false;
   private duties: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: FleetDeps) {
@@ -137,7 +140,12 @@ export class Fleet {
   }
 
   private receive(wake: Wake): void {
-    if (wake.source === 'connected') return this.deps.wake();
+    if (wake.source === 'connected') {
+      // The first connect follows start-up, which read everything fresh; a reconnect may have missed some.
+      if (this.listenedBefore) this.deps.resync();
+      this.listenedBefore = true;
+      return this.deps.wake();
+    }
     const payload = wake.workflowId ?? 'wake';
     const colon = payload.indexOf(':');
     const kind = colon < 0 ? payload : payload.slice(0, colon);
