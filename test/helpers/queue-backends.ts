@@ -1,146 +1,141 @@
-// The two queue backends behind one asynchronous facade, so one contract suite
-// (test/integration/queue-contract.test.ts) drives SQLite and PostgreSQL alike. Each backend gets a
-// database of its own per run (a temp data folder; a fresh PostgreSQL schema) and an injected clock.
-// Setup that has no queue method (a workflow to point at, an open approval question, an execution's
-// status) is done with plain rows, as the store's other families would leave them.
+// The two stores the contract suite (test/integration/contract-*.test.ts, through test/helpers/contract.ts)
+// runs against, opened as the daemon opens them: a SqliteStore on a temp data folder, and a whole PgStore
+// on a schema migrated by migratePostgres. Each test gets an empty database and an injected clock; a
+// failing test's database is kept for inspection. The setup helpers below go through the port too, so
+// the suite never writes a row behind the store's back.
 import path from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
 import knexFactory from 'knex';
 import type { Knex } from 'knex';
 import type { Clock } from '../../src/domain/clock.js';
-import type { ClaimedEvent, EnqueueRequest, QueuedEvent } from '../../src/domain/event.js';
 import { createLogger } from '../../src/log.js';
-import { migrateToLatest } from '../../src/store/migrate.js';
-import { PgQueue } from '../../src/store/pg/pg-queue.js';
-import type { EnqueueOutcome, QueueDepth, RunFinish } from '../../src/store/queue-store.js';
+import { migratePostgres, type OpenedStore } from '../../src/store/open-store.js';
+import { PgStore } from '../../src/store/pg/pg-store.js';
+import type { RunFinish, Store } from '../../src/store/store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { makeDataDir, prepareDatabase } from './daemon.js';
-import { createBareWorkflow } from './store-fixture.js';
+import { testPgUrl } from './pg-schema.js';
 
-/** The queue operations the contract exercises, every one a Promise whatever the backend. */
-export interface ContractQueue {
-  enqueue(request: EnqueueRequest, sortKey: number, maxPending?: number): Promise<EnqueueOutcome>;
-  claim(limit: number, owner: string, leaseMs: number, maxPerWorkflow?: number): Promise<ClaimedEvent[]>;
-  finishRun(finish: RunFinish): Promise<boolean>;
-  cancelPendingEvent(id: number): Promise<{ cancelled: boolean; event: QueuedEvent } | null>;
-  getEvent(id: number): Promise<QueuedEvent | null>;
-  queueDepth(): Promise<QueueDepth>;
-  nextDueAt(): Promise<number | null>;
-  /** An empty, active workflow for events to point at. */
-  createWorkflow(id: string): Promise<void>;
-  /** An approval question still waiting for an answer on this execution (what makes a pause hold). */
-  openQuestion(workflowId: string, executionId: string): Promise<void>;
-  /** The execution's status, or null when there is none. */
-  executionStatus(id: string): Promise<string | null>;
+/** The lease upkeep of a fleet (PostgreSQL): the heartbeat and the reclaim of a dead daemon's events. */
+export interface LeaseUpkeep {
+  renewLeases(owner: string, leaseMs: number, eventIds: number[]): Promise<number>;
+  reclaimExpired(): Promise<{ requeued: number; failed: number }>;
 }
 
-/** One backend: `start` once per run, `fresh` an empty queue per test, `stop` at the end. */
-export interface QueueBackend {
-  name: string;
-  start(clock: Clock): Promise<void>;
-  fresh(): Promise<ContractQueue>;
-  /** Releases connections; drops the database unless `keep` (a failing run keeps it for inspection). */
-  stop(keep: boolean): Promise<void>;
+/** What a test drives: the whole port with retention, and the lease upkeep where the store has one. */
+export interface OpenedBackend {
+  store: OpenedStore;
+  leases: LeaseUpkeep | null;
 }
 
-const pgUrl = process.env.TAV_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+/** One kind of store: `open` an empty one per test, `close` it after, `stop` once at the end. */
+export interface StoreBackend {
+  name: 'SQLite' | 'PostgreSQL';
+  /** True where several daemons share the database, so leases are renewed and reclaimed while they run. */
+  fleet: boolean;
+  open(clock: Clock): Promise<OpenedBackend>;
+  /** Closes the test's store; `keep` (the test failed) leaves its database for inspection. */
+  close(keep: boolean): Promise<void>;
+  stop(): Promise<void>;
+}
 
-/** SQLite: a new temp data folder per test (the root hooks remove them after a passing run). */
-export function createSqliteBackend(): QueueBackend {
-  let clock: Clock;
+const silentLog = () => createLogger('error', { silent: true });
+
+/** SQLite: a new temp data folder per test; the root hooks remove them after a passing run. */
+export function createSqliteBackend(): StoreBackend {
   let current: SqliteStore | null = null;
   return {
     name: 'SQLite',
-    async start(given) {
-      clock = given;
-    },
-    async fresh() {
-      await current?.close();
-      const dataDir = makeDataDir('queue-contract');
+    fleet: false,
+    async open(clock) {
+      const dataDir = makeDataDir('store-contract');
       await prepareDatabase(dataDir);
-      const store = new SqliteStore({ dbPath: path.join(dataDir, 'tav_engine.db'), synchronous: 'NORMAL', writerMaxBatch: 1000, writerMaxDelayMs: 0, clock, log: createLogger('error', { silent: true }) });
-      current = store;
-      return {
-        enqueue: (request, sortKey, maxPending) => store.enqueue(request, sortKey, maxPending),
-        claim: (limit, owner, leaseMs, maxPerWorkflow) => store.claim(limit, owner, leaseMs, maxPerWorkflow),
-        finishRun: (finish) => store.finishRun(finish),
-        cancelPendingEvent: (id) => store.cancelPendingEvent(id),
-        getEvent: (id) => store.getEvent(id),
-        queueDepth: () => store.queueDepth(),
-        nextDueAt: () => store.nextDueAt(),
-        createWorkflow: (id) => createBareWorkflow(store, id),
-        openQuestion: async (workflowId, executionId) => {
-          await store.createInteraction({ interactionId: randomUUID(), tokenHash: 'contract', workflowId, executionId, nodeId: 'ask', emailData: {}, expiresAtMs: clock.now() + 3_600_000 });
-        },
-        executionStatus: async (id) => (await store.getExecution(id))?.status ?? null,
-      };
+      current = new SqliteStore({ dbPath: path.join(dataDir, 'tav_engine.db'), synchronous: 'NORMAL', writerMaxBatch: 1000, writerMaxDelayMs: 0, clock, log: silentLog() });
+      return { store: current, leases: null };
     },
-    async stop() {
+    async close() {
       await current?.close();
       current = null;
+    },
+    async stop() {},
+  };
+}
+
+/**
+ * PostgreSQL: a schema migrated as a daemon migrates it. Migrating takes about half a second, so after
+ * a passing test the schema is emptied (TRUNCATE of every table, identities restarted: as new) and the
+ * next test reuses it; a failing test's schema is kept, and the next test migrates a new one.
+ */
+export function createPgBackend(): StoreBackend {
+  let schema: string | null = null;
+  let current: PgStore | null = null;
+  let admin: Knex | null = null;
+  const adminPool = () => (admin ??= knexFactory({ client: 'pg', connection: testPgUrl, pool: { min: 0, max: 1 } }));
+  return {
+    name: 'PostgreSQL',
+    fleet: true,
+    async open(clock) {
+      if (schema === null) {
+        schema = `tav_contract_${randomBytes(6).toString('hex')}`;
+        await migratePostgres({ kind: 'postgres', url: testPgUrl, schema, poolMax: 2 });
+      }
+      current = new PgStore({ url: testPgUrl, schema, poolMax: 6, writerMaxBatch: 500, dataDir: makeDataDir('store-contract-pg'), clock, log: silentLog() });
+      return { store: current, leases: current };
+    },
+    async close(keep) {
+      await current?.close();
+      current = null;
+      if (schema === null) return;
+      if (keep) {
+        console.error(`store contract: PostgreSQL schema kept as ${schema}`);
+        schema = null;
+      } else {
+        await emptySchema(adminPool(), schema);
+      }
+    },
+    async stop() {
+      if (schema !== null) await adminPool().raw('DROP SCHEMA IF EXISTS ?? CASCADE', [schema]);
+      schema = null;
+      await admin?.destroy();
+      admin = null;
     },
   };
 }
 
-/** PostgreSQL: one fresh schema per run, migrated by the project's migrations, emptied before each test. */
-export function createPgBackend(): QueueBackend {
-  const schema = `tav_contract_${randomBytes(6).toString('hex')}`;
-  let admin: Knex | null = null;
-  let pool: Knex | null = null;
-  let clock: Clock;
-  return {
-    name: 'PostgreSQL',
-    async start(given) {
-      clock = given;
-      admin = knexFactory({ client: 'pg', connection: pgUrl, pool: { min: 0, max: 1 } });
-      await admin.raw('CREATE SCHEMA ??', [schema]);
-      pool = knexFactory({ client: 'pg', connection: pgUrl, searchPath: [schema], pool: { min: 0, max: 4 } });
-      await migrateToLatest(pool);
-    },
-    async fresh() {
-      const db = pool as Knex;
-      // Row deletes (not TRUNCATE) so the depth triggers keep workflow_queue_depth in step.
-      await db('email_interactions').delete();
-      await db('event_queue').delete();
-      await db('executions').delete();
-      const queue = new PgQueue(db, clock);
-      return {
-        enqueue: (request, sortKey, maxPending) => queue.enqueue(request, sortKey, maxPending),
-        claim: (limit, owner, leaseMs, maxPerWorkflow) => queue.claim(limit, owner, leaseMs, maxPerWorkflow),
-        finishRun: (finish) => queue.finishRun(finish),
-        cancelPendingEvent: (id) => queue.cancelPendingEvent(id),
-        getEvent: (id) => queue.getEvent(id),
-        queueDepth: () => queue.queueDepth(),
-        nextDueAt: () => queue.nextDueAt(),
-        createWorkflow: async (id) => {
-          await db('workflows').insert({ id, name: `wf ${id}`, workflow_data: JSON.stringify({ nodes: [], connections: [] }), is_active: true, created_at: new Date(clock.now()).toISOString() });
-        },
-        openQuestion: async (workflowId, executionId) => {
-          await db('email_interactions').insert({
-            interaction_id: randomUUID(),
-            workflow_id: workflowId,
-            execution_id: executionId,
-            node_id: 'ask',
-            email_data: JSON.stringify({}),
-            status: 'pending',
-            token_hash: 'contract',
-            created_at: new Date(clock.now()).toISOString(),
-            expires_at: new Date(clock.now() + 3_600_000).toISOString(),
-          });
-        },
-        executionStatus: async (id) => {
-          const row = (await db('executions').where({ id }).first('status')) as { status: string } | undefined;
-          return row?.status ?? null;
-        },
-      };
-    },
-    async stop(keep) {
-      await pool?.destroy();
-      if (keep) console.error(`queue contract: PostgreSQL schema kept as ${schema}`);
-      else await admin?.raw('DROP SCHEMA IF EXISTS ?? CASCADE', [schema]);
-      await admin?.destroy();
-    },
-  };
+// Every table but the migrations' own. workflow_queue_depth goes with event_queue: TRUNCATE fires no
+// row triggers, so emptying one without the other would break the depth counter's invariant.
+async function emptySchema(admin: Knex, schema: string): Promise<void> {
+  const found = await admin.raw(`SELECT tablename FROM pg_tables WHERE schemaname = ? AND tablename NOT LIKE 'knex_migrations%'`, [schema]);
+  const tables = (found.rows as Array<{ tablename: string }>).map((row) => `${schema}.${row.tablename}`);
+  await admin.raw('TRUNCATE ?? RESTART IDENTITY CASCADE', [tables]);
+}
+
+/** Creates an empty, active workflow `id`: enough for events to point at. */
+export async function createWorkflow(store: Store, id: string): Promise<void> {
+  await store.createWorkflow(id, {
+    name: `wf ${id}`,
+    description: null,
+    version: '1',
+    workflow_data: { nodes: [], connections: [] },
+    tags: [],
+    execution_config: {},
+    is_active: true,
+    is_template: false,
+    template_category: null,
+    author_id: null,
+  });
+}
+
+/** Opens an approval question on the execution, still waiting for its answer (what makes a pause hold). */
+export async function openQuestion(store: Store, workflowId: string, executionId: string, expiresAtMs: number, nodeId = 'ask'): Promise<string> {
+  const interactionId = randomUUID();
+  await store.createInteraction({ interactionId, tokenHash: 'contract', workflowId, executionId, nodeId, emailData: {}, expiresAtMs });
+  return interactionId;
+}
+
+/** The execution's status, or null when there is none. */
+export async function executionStatus(store: Store, id: string): Promise<string | null> {
+  return (await store.getExecution(id))?.status ?? null;
 }
 
 /** The end of a claimed attempt as finishRun takes it: completed unless `overrides` say otherwise. */
