@@ -13,6 +13,7 @@ import { migratePostgres, type OpenedStore } from '../../src/store/open-store.js
 import { PgStore } from '../../src/store/pg/pg-store.js';
 import type { RunFinish, Store } from '../../src/store/store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { createBareWorkflow } from './store-fixture.js';
 import { makeDataDir, prepareDatabase } from './daemon.js';
 import { testPgUrl } from './pg-schema.js';
 
@@ -111,19 +112,8 @@ async function emptySchema(admin: Knex, schema: string): Promise<void> {
 }
 
 /** Creates an empty, active workflow `id`: enough for events to point at. */
-export async function createWorkflow(store: Store, id: string): Promise<void> {
-  await store.createWorkflow(id, {
-    name: `wf ${id}`,
-    description: null,
-    version: '1',
-    workflow_data: { nodes: [], connections: [] },
-    tags: [],
-    execution_config: {},
-    is_active: true,
-    is_template: false,
-    template_category: null,
-    author_id: null,
-  });
+export function createWorkflow(store: Store, id: string): Promise<void> {
+  return createBareWorkflow(store, id, `wf ${id}`);
 }
 
 /** Opens an approval question on the execution, still waiting for its answer (what makes a pause hold). */

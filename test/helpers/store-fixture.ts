@@ -3,6 +3,7 @@
 import path from 'node:path';
 import type { Clock } from '../../src/domain/clock.js';
 import { createLogger } from '../../src/log.js';
+import type { Store } from '../../src/store/store.js';
 import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { makeDataDir, prepareDatabase } from './daemon.js';
 
@@ -15,7 +16,7 @@ export async function openTestStore(label: string, clock: Clock = { now: () => D
 }
 
 /** Creates an empty, active workflow `id`: enough for events to point at. */
-export async function createBareWorkflow(store: SqliteStore, id: string, name = id): Promise<void> {
+export async function createBareWorkflow(store: Pick<Store, 'createWorkflow'>, id: string, name = id): Promise<void> {
   await store.createWorkflow(id, {
     name,
     description: null,

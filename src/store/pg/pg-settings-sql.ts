@@ -10,6 +10,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Knex } from 'knex';
 import type { Json } from '../../../workers/node-contract.js';
 import type { Actor, SettingChange } from '../access-store.js';
+import { settingsChangeAudit } from '../settings-audit.js';
 import { insertAuditLog } from './pg-audit-sql.js';
 import { advisoryLockKey } from './pg-coordination-sql.js';
 import { rows, type PgRunner } from './pg-statements.js';
@@ -53,24 +54,7 @@ export async function updateSettings(trx: Knex.Transaction, category: string, va
     changes.push({ key, old, new: value });
   }
   if (changes.length > 0) {
-    await insertAuditLog(
-      trx,
-      {
-        userId: actor.userId,
-        apiKeyId: actor.apiKeyId,
-        action: 'settings.update',
-        resourceType: 'settings',
-        resourceId: category,
-        ipAddress: null,
-        userAgent: null,
-        statusCode: null,
-        errorCode: null,
-        errorMessage: null,
-        details: { category, changes: changes as unknown as Json },
-        requestId: actor.requestId,
-      },
-      nowIso,
-    );
+    await insertAuditLog(trx, settingsChangeAudit(category, changes, actor), nowIso);
   }
   return changes;
 }

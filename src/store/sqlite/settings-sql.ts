@@ -3,6 +3,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type Database from 'better-sqlite3';
 import type { Json } from '../../../workers/node-contract.js';
 import type { Actor, SettingChange } from '../access-store.js';
+import { settingsChangeAudit } from '../settings-audit.js';
 import { insertAuditLog } from './audit-sql.js';
 import { statement } from './connection.js';
 import { fromJsonColumn } from './json-columns.js';
@@ -26,24 +27,7 @@ export function updateSettings(db: Database.Database, category: string, values: 
     changes.push({ key, old, new: value });
   }
   if (changes.length > 0) {
-    insertAuditLog(
-      db,
-      {
-        userId: actor.userId,
-        apiKeyId: actor.apiKeyId,
-        action: 'settings.update',
-        resourceType: 'settings',
-        resourceId: category,
-        ipAddress: null,
-        userAgent: null,
-        statusCode: null,
-        errorCode: null,
-        errorMessage: null,
-        details: { category, changes: changes as unknown as Json },
-        requestId: actor.requestId,
-      },
-      nowIso,
-    );
+    insertAuditLog(db, settingsChangeAudit(category, changes, actor), nowIso);
   }
   return changes;
 }
