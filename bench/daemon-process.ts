@@ -16,6 +16,7 @@ export const benchEnv: Readonly<Record<string, string>> = Object.freeze({
 export interface BenchDaemon {
   baseUrl: string;
   port: number;
+  /** The bootstrap admin key from its data folder; '' when another daemon of a PostgreSQL fleet made it. */
   key: string;
   dataDir: string;
   dbPath: string;
@@ -30,12 +31,15 @@ export interface BenchDaemon {
   stop(graceMs?: number): Promise<number | null>;
 }
 
-/** Spawns `tav start` from `cliPath` on a prepared data folder and resolves once it reports ready. */
-export async function startBenchDaemon(cliPath: string, dataDir: string): Promise<BenchDaemon> {
+/**
+ * Spawns `tav start` from `cliPath` on a prepared data folder and resolves once it reports ready.
+ * `env` adds to benchEnv (the PostgreSQL drains point the daemon at their schema with it).
+ */
+export async function startBenchDaemon(cliPath: string, dataDir: string, env: Record<string, string> = {}): Promise<BenchDaemon> {
   const port = await freePort();
   const child = spawn(process.execPath, [cliPath, 'start'], {
     cwd: dataDir,
-    env: { PATH: process.env.PATH ?? '', TAV_DATA_DIR: dataDir, TAV_PORT: String(port), ...benchEnv },
+    env: { PATH: process.env.PATH ?? '', TAV_DATA_DIR: dataDir, TAV_PORT: String(port), ...benchEnv, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -53,7 +57,7 @@ export async function startBenchDaemon(cliPath: string, dataDir: string): Promis
   return {
     baseUrl,
     port,
-    key: fs.readFileSync(path.join(dataDir, 'admin-api-key'), 'utf8').trim(),
+    key: readAdminKey(dataDir),
     dataDir,
     dbPath: path.join(dataDir, 'tav_engine.db'),
     pid: child.pid!,
@@ -62,6 +66,12 @@ export async function startBenchDaemon(cliPath: string, dataDir: string): Promis
     output: () => output,
     stop: (graceMs = 60_000) => stopChild(child, exited, graceMs),
   };
+}
+
+// Daemons sharing a PostgreSQL database share its keys: only the one that found none writes the file.
+function readAdminKey(dataDir: string): string {
+  const file = path.join(dataDir, 'admin-api-key');
+  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : '';
 }
 
 /** VmHWM of a process from /proc, in MiB. */

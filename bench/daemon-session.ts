@@ -35,7 +35,7 @@ export interface SessionOutcome<T> {
 
 // Our own temp base rather than the test helpers' makeDataDir: test runs clean their folders up,
 // and a benchmark's database must not vanish under it.
-function makeBenchDataDir(label: string): string {
+export function makeBenchDataDir(label: string): string {
   const base = path.join(os.tmpdir(), 'tav-bench');
   fs.mkdirSync(base, { recursive: true });
   return fs.mkdtempSync(path.join(base, `${label}-`));

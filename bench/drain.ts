@@ -1,7 +1,7 @@
 // Drain benchmark: N events are already pending when the daemon starts; we time from ready until
 // the last one finishes. The window comes from the daemon's own timestamps (first claim, last
 // finished_at), so the 50 ms polling that detects the end does not blur the figure.
-import { QueueProbe, waitUntilFinished } from './queue-probe.js';
+import { QueueProbe, waitUntilFinished, type StatusCounts } from './queue-probe.js';
 import { withDaemon, type SessionOutcome } from './daemon-session.js';
 import type { BenchWorkflow } from './workflows.js';
 
@@ -32,11 +32,7 @@ export async function runDrain(cliPath: string, label: string, workflow: BenchWo
       const executions = probe.executionCounts();
       const nodesCompleted = probe.nodeCompletedCount();
       const nodesPerExecution = workflow.nodes.length;
-      const problems: string[] = [];
-      if (counts.failed > 0) problems.push(`${counts.failed} events failed`);
-      if (counts.completed !== events) problems.push(`${counts.completed}/${events} events completed`);
-      if ((executions.completed ?? 0) !== events) problems.push(`executions by status ${JSON.stringify(executions)}`);
-      if (nodesCompleted !== events * nodesPerExecution) problems.push(`${nodesCompleted} node_completed logs, expected ${events * nodesPerExecution}`);
+      const problems = drainProblems(events, nodesPerExecution, counts, executions, nodesCompleted);
       return {
         events,
         nodesPerExecution,
@@ -52,4 +48,14 @@ export async function runDrain(cliPath: string, label: string, workflow: BenchWo
       probe.close();
     }
   }, workflowCount);
+}
+
+/** What a finished drain of `events` should show and did not: failures, missing events, executions or node runs. */
+export function drainProblems(events: number, nodesPerExecution: number, counts: StatusCounts, executions: Record<string, number>, nodesCompleted: number): string[] {
+  const problems: string[] = [];
+  if (counts.failed > 0) problems.push(`${counts.failed} events failed`);
+  if (counts.completed !== events) problems.push(`${counts.completed}/${events} events completed`);
+  if ((executions.completed ?? 0) !== events) problems.push(`executions by status ${JSON.stringify(executions)}`);
+  if (nodesCompleted !== events * nodesPerExecution) problems.push(`${nodesCompleted} node_completed logs, expected ${events * nodesPerExecution}`);
+  return problems;
 }

@@ -2,7 +2,7 @@
 // `--only <scenario>` to run one scenario.
 
 /** The scenarios the harness knows, in the order they run. */
-export const scenarioNames = ['drain1', 'drain5', 'http', 'ingest', 'latency'] as const;
+export const scenarioNames = ['drain1', 'drain5', 'http', 'ingest', 'latency', 'pg-drain1', 'pg-drain3'] as const;
 
 /** One scenario's name. */
 export type ScenarioName = (typeof scenarioNames)[number];
@@ -12,6 +12,8 @@ export interface BenchOptions {
   quick: boolean;
   runs: number;
   drainEvents: number;
+  /** Events of each PostgreSQL drain: fewer than on SQLite, which drains them far faster. */
+  pgDrainEvents: number;
   httpDurationS: number;
   latencyDurationS: number;
   /** Sent at the latency rate before measuring, excluded from the percentiles (JIT and caches warm up). */
@@ -38,6 +40,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     quick,
     runs: quick ? 1 : 3,
     drainEvents: quick ? 5_000 : 20_000,
+    pgDrainEvents: quick ? 2_000 : 10_000,
     httpDurationS: quick ? 3 : 10,
     latencyDurationS: quick ? 3 : 10,
     latencyWarmupS: quick ? 0.5 : 1,

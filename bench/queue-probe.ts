@@ -76,23 +76,29 @@ export class QueueProbe {
   }
 }
 
+/** What waitUntilFinished polls: the SQLite probe here, or the PostgreSQL one (pg-probe.ts). */
+export interface FinishedProbe {
+  finishedCount(): number | Promise<number>;
+  statusCounts(): StatusCounts | Promise<StatusCounts>;
+}
+
 /**
  * Polls until `expected` events are finished; throws when nothing moved for `stallMs` (a wedged
  * daemon should fail the run, not hang the benchmark). Resolves with the epoch ms it saw the end.
  */
-export async function waitUntilFinished(probe: QueueProbe, expected: number, options: { intervalMs?: number; stallMs?: number } = {}): Promise<number> {
+export async function waitUntilFinished(probe: FinishedProbe, expected: number, options: { intervalMs?: number; stallMs?: number } = {}): Promise<number> {
   const intervalMs = options.intervalMs ?? 50;
   const stallMs = options.stallMs ?? 30_000;
   let last = -1;
   let lastMoveMs = Date.now();
   for (;;) {
-    const finished = probe.finishedCount();
+    const finished = await probe.finishedCount();
     if (finished >= expected) return Date.now();
     if (finished !== last) {
       last = finished;
       lastMoveMs = Date.now();
     } else if (Date.now() - lastMoveMs > stallMs) {
-      throw new Error(`queue stalled: ${finished}/${expected} finished, no progress for ${stallMs} ms; ${JSON.stringify(probe.statusCounts())}`);
+      throw new Error(`queue stalled: ${finished}/${expected} finished, no progress for ${stallMs} ms; ${JSON.stringify(await probe.statusCounts())}`);
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }

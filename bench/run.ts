@@ -1,5 +1,6 @@
-// `npm run bench [-- --quick] [-- --only drain1|drain5|http|latency]`: runs each scenario against a
-// fresh daemon, prints every run as it finishes and a summary against the issue's targets.
+// `npm run bench [-- --quick] [-- --only drain1|drain5|http|ingest|latency|pg-drain1|pg-drain3]`: runs
+// each scenario against a fresh daemon (fresh daemons on a fresh schema, on PostgreSQL), prints every
+// run as it finishes and a summary against the issue's targets.
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';

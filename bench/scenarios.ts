@@ -1,10 +1,11 @@
-// The four scenarios behind one interface: each run yields a printable line, its figures by key,
+// The scenarios behind one interface: each run yields a printable line, its figures by key,
 // the daemon's peak RSS and any problems, so run.ts can repeat, collect and summarise them alike.
 import type { SessionOutcome } from './daemon-session.js';
 import { runDrain } from './drain.js';
 import { runHttpEnqueue } from './enqueue-http.js';
 import { runLatency } from './latency.js';
 import type { BenchOptions, ScenarioName } from './options.js';
+import { pgDrain1, pgDrain3 } from './pg-scenarios.js';
 import type { Target } from './report.js';
 import { fanOutFanInWorkflow, oneNodeWorkflow } from './workflows.js';
 
@@ -120,4 +121,4 @@ const httpIngest: Scenario = {
 };
 
 /** Every scenario by name. */
-export const scenarios: Record<ScenarioName, Scenario> = { drain1, drain5, http: httpEnqueue, ingest: httpIngest, latency };
+export const scenarios: Record<ScenarioName, Scenario> = { drain1, drain5, http: httpEnqueue, ingest: httpIngest, latency, 'pg-drain1': pgDrain1, 'pg-drain3': pgDrain3 };

@@ -48,7 +48,8 @@ export function describeFile({ file, processedPath }: FileFacts): { [key: string
     path: processedPath ?? file.path,
     name: file.name,
     size: file.size,
-    modified_at: isoAt(file.mtimeMs),
+    // Rounded as node rounds fs.Stats#mtime, so the time matches what `stat` shows for the file.
+    modified_at: isoAt(Math.round(file.mtimeMs)),
     extension,
     relative_path: file.relativePath,
   };
