@@ -83,31 +83,13 @@ export async function markClaimed(trx: Knex.Transaction, ids: number[], owner: s
     [owner, leaseToken, nowMs + leaseMs, now, now, JSON.stringify(ids)],
   );
   claimed.sort((a, b) => Number(a.sort_key) - Number(b.sort_key) || Number(a.id) - Number(b.id));
-  const out: ClaimedEvent[] = [];
-  for (const row of claimed) out.push(await openExecution(trx, row, leaseToken, now));
+  const out = claimed.map((row) => toClaimed(row, leaseToken));
+  await openExecutions(trx, out, claimed, now);
   return out;
 }
 
-// A new execution for a first attempt; the one an earlier attempt left otherwise (finished nodes are reused).
-async function openExecution(trx: Knex.Transaction, row: Row, leaseToken: string, now: string): Promise<ClaimedEvent> {
-  let executionId = row.execution_id as string | null;
-  const resumed = executionId !== null;
-  if (executionId === null) {
-    executionId = uuidv7();
-    await changes(
-      trx,
-      `INSERT INTO executions (id, workflow_id, event_id, status, execution_source, execution_mode, started_by, trigger_data, started_at, updated_at)
-       VALUES (?, ?, ?, 'running', ?, 'parallel', 'system', ?::json, ?, ?)`,
-      [executionId, row.workflow_id, row.id, row.source, jsonText(row.event_data), now, now],
-    );
-    await changes(trx, `UPDATE event_queue SET execution_id = ? WHERE id = ?`, [executionId, row.id]);
-  } else {
-    await changes(trx, `UPDATE executions SET status = 'running', error_message = NULL, updated_at = ? WHERE id = ? AND status IN ('pending', 'running', 'failed')`, [
-      now,
-      executionId,
-    ]);
-  }
-  await changes(trx, `UPDATE workflows SET last_execution_id = ?, last_run_at = ? WHERE id = ?`, [executionId, now, row.workflow_id]);
+function toClaimed(row: Row, leaseToken: string): ClaimedEvent {
+  const executionId = row.execution_id as string | null;
   return {
     id: Number(row.id),
     workflowId: row.workflow_id as string,
@@ -116,8 +98,50 @@ async function openExecution(trx: Knex.Transaction, row: Row, leaseToken: string
     attempts: Number(row.attempts),
     maxAttempts: Number(row.max_attempts),
     leaseToken,
-    executionId,
-    resumed,
+    // A first attempt gets a new execution; a later one reopens the one an earlier attempt left
+    // (its finished nodes are reused).
+    executionId: executionId ?? uuidv7(),
+    resumed: executionId !== null,
     enqueuedAtMs: Date.parse(isoOf(row.created_at) ?? '') || 0,
   };
+}
+
+// Opens the executions of a claim in a handful of statements whatever its size: every statement is a
+// round trip to the server, and a claim of 50 must not cost 150 of them.
+async function openExecutions(trx: Knex.Transaction, events: ClaimedEvent[], rowsById: Row[], now: string): Promise<void> {
+  const sourceOf = new Map(rowsById.map((row) => [Number(row.id), row.source as string]));
+  const fresh = events.filter((event) => !event.resumed);
+  if (fresh.length > 0) {
+    // Bound row by row (not as one JSON document): event data may hold text PostgreSQL's JSON
+    // functions refuse to unpack (\u0000), which a json column stores as it is.
+    const values = fresh.map(() => `(?, ?, ?, 'running', ?, 'parallel', 'system', ?::json, ?, ?)`).join(', ');
+    const bindings = fresh.flatMap((event) => [event.executionId, event.workflowId, event.id, sourceOf.get(event.id) ?? null, jsonText(event.eventData), now, now]);
+    await changes(
+      trx,
+      `INSERT INTO executions (id, workflow_id, event_id, status, execution_source, execution_mode, started_by, trigger_data, started_at, updated_at)
+       VALUES ${values}`,
+      bindings,
+    );
+    await changes(
+      trx,
+      `UPDATE event_queue AS e SET execution_id = x.id FROM json_to_recordset(?::json) AS x(id text, event_id bigint) WHERE e.id = x.event_id`,
+      [JSON.stringify(fresh.map((event) => ({ id: event.executionId, event_id: event.id })))],
+    );
+  }
+  const reopened = events.filter((event) => event.resumed).map((event) => event.executionId);
+  if (reopened.length > 0) {
+    await changes(
+      trx,
+      `UPDATE executions SET status = 'running', error_message = NULL, updated_at = ?
+        WHERE id IN (SELECT jsonb_array_elements_text(?::jsonb)) AND status IN ('pending', 'running', 'failed')`,
+      [now, JSON.stringify(reopened)],
+    );
+  }
+  // Each workflow's last execution is the last of its events in claim order.
+  const lastByWorkflow = new Map(events.map((event) => [event.workflowId, event.executionId]));
+  await changes(
+    trx,
+    `UPDATE workflows AS w SET last_execution_id = x.id, last_run_at = ? FROM json_to_recordset(?::json) AS x(workflow_id text, id text) WHERE w.id = x.workflow_id`,
+    [now, JSON.stringify([...lastByWorkflow].map(([workflow_id, id]) => ({ workflow_id, id })))],
+  );
 }

@@ -20,24 +20,6 @@ export function isUniqueViolation(error: unknown): boolean {
   return !!error && typeof error === 'object' && (error as { code?: unknown }).code === '23505';
 }
 
-/**
- * Runs `operation`, trying again while it fails for want of a connection (backoff 100 ms → 2 s), for
- * at most `maxWaitMs`. For writes that must not be given up lightly and are safe to repeat: a run's
- * end is fenced by its lease token, so a repeat of one that did commit changes nothing.
- */
-export async function retryOnConnectionLoss<T>(operation: () => Promise<T>, maxWaitMs: number, onRetry?: (error: unknown) => void): Promise<T> {
-  const deadline = Date.now() + maxWaitMs;
-  for (let delayMs = 100; ; delayMs = Math.min(delayMs * 2, 2_000)) {
-    try {
-      return await operation();
-    } catch (error) {
-      if (!isConnectionError(error) || Date.now() + delayMs > deadline) throw error;
-      onRetry?.(error);
-      await new Promise((resolve) => setTimeout(resolve, delayMs));
-    }
-  }
-}
-
 /** A deadlock (40P01) or serialization failure (40001): PostgreSQL rolled the transaction back, and running it again is the cure. */
 export function isTransientConflict(error: unknown): boolean {
   const code = !!error && typeof error === 'object' ? (error as { code?: unknown }).code : undefined;

@@ -14,12 +14,12 @@ import { applyStateOperation } from './pg-state-sql.js';
 export class PgExecutions extends PgFamily implements ExecutionStore {
   recordNodeStarted(executionId: string, nodeId: string, nodeType: string, attempt: number): void {
     const at = this.clock.now();
-    this.fireAndForget((trx) => executions.insertNodeStarted(trx, executionId, nodeId, nodeType, attempt, at));
+    this.fireAndForget((trx) => executions.insertNodeStarted(trx, executionId, nodeId, nodeType, attempt, at), executionId);
   }
 
   recordNodeOutcome(outcome: NodeOutcomeRecord, limits: PayloadLimits): Promise<void> {
     const at = this.clock.now();
-    return this.writer.write((trx) => executions.insertNodeOutcome(trx, outcome, limits, this.resultsDir, at)).catch((error: unknown) => {
+    return this.writer.write((trx) => executions.insertNodeOutcome(trx, outcome, limits, this.resultsDir, at), outcome.executionId).catch((error: unknown) => {
       this.log.error('node outcome not recorded', { executionId: outcome.executionId, nodeId: outcome.nodeId, error: String(error) });
     });
   }
@@ -39,22 +39,22 @@ export class PgExecutions extends PgFamily implements ExecutionStore {
       }
       await executions.insertNodeOutcome(trx, { ...outcome, durationMs: result.durationMs, outputs: result.ok ? result.outputs : null, error: result.ok ? null : result.error }, limits, this.resultsDir, now);
       return result;
-    });
+    }, outcome.executionId);
   }
 
   recordNodeRetry(executionId: string, nodeId: string, nextAttempt: number, waitMs: number, reason: string): void {
     const at = this.clock.now();
-    this.fireAndForget((trx) => executions.insertNodeRetry(trx, executionId, nodeId, nextAttempt, waitMs, reason, at));
+    this.fireAndForget((trx) => executions.insertNodeRetry(trx, executionId, nodeId, nextAttempt, waitMs, reason, at), executionId);
   }
 
   recordIterationStarted(executionId: string, loopNodeId: string, iteration: number, label: string): void {
     const at = this.clock.now();
-    this.fireAndForget((trx) => executions.insertIterationStarted(trx, executionId, loopNodeId, iteration, label, at));
+    this.fireAndForget((trx) => executions.insertIterationStarted(trx, executionId, loopNodeId, iteration, label, at), executionId);
   }
 
   recordIterationFinished(executionId: string, loopNodeId: string, iteration: number, status: 'completed' | 'failed', outputs: Json, error: string | null): void {
     const at = this.clock.now();
-    this.fireAndForget((trx) => executions.updateIterationFinished(trx, executionId, loopNodeId, iteration, status, outputs, error, at));
+    this.fireAndForget((trx) => executions.updateIterationFinished(trx, executionId, loopNodeId, iteration, status, outputs, error, at), executionId);
   }
 
   listIterations(executionId: string) {
@@ -63,7 +63,7 @@ export class PgExecutions extends PgFamily implements ExecutionStore {
 
   saveProgress(executionId: string, executionMode: string, nodeResults: Record<string, NodeRunRecord>): void {
     const at = this.clock.now();
-    this.writer.writeLatest(`progress:${executionId}`, (trx) => executions.updateProgress(trx, executionId, executionMode, nodeResults, at));
+    this.writer.writeLatest(`progress:${executionId}`, (trx) => executions.updateProgress(trx, executionId, executionMode, nodeResults, at), executionId);
   }
 
   previousNodeRecords(executionId: string) {

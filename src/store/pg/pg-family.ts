@@ -33,8 +33,8 @@ export abstract class PgFamily {
     this.log = context.log;
   }
 
-  /** A write nobody awaits (its order in the writer queue is what matters); a failure is logged. */
-  protected fireAndForget(apply: (trx: Knex.Transaction) => Promise<unknown>): void {
-    this.writer.write(apply).catch((error: unknown) => this.log.error('background write failed', { error: String(error) }));
+  /** A write nobody awaits (its order in its execution's writer lane is what matters); a failure is logged. */
+  protected fireAndForget(apply: (trx: Knex.Transaction) => Promise<unknown>, executionId?: string): void {
+    this.writer.write(apply, executionId).catch((error: unknown) => this.log.error('background write failed', { error: String(error) }));
   }
 }

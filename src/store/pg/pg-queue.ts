@@ -118,27 +118,30 @@ export class PgQueue implements QueueStore {
    * still holds the event. False (and nothing changed) for a late writer whose lease was taken over.
    */
   finishRun(finish: RunFinish): Promise<boolean> {
+    return this.transact((trx) => this.finishRunIn(trx, finish));
+  }
+
+  /** finishRun inside the caller's transaction (the store's writer commits many ends in one). */
+  async finishRunIn(trx: Knex.Transaction, finish: RunFinish): Promise<boolean> {
     const nowMs = this.clock.now();
-    return this.transact(async (trx) => {
-      if (finish.event.kind !== 'completed' && finish.event.kind !== 'failed') {
-        // Back to pending moves the workflow's counter: take its lock first (the lock order of pg-queue-sql.ts).
-        // A pause takes it too, before it looks for an open question: an answer takes the same lock
-        // before it resumes, so the two cannot cross (the answer would find no paused event to resume,
-        // and the pause would not have seen the answer).
-        const workflowId = await sql.selectWorkflowOf(trx, finish.eventId);
-        if (workflowId !== null) await sql.lockDepthRows(trx, [workflowId]);
-      }
-      // A pause holds only while a question is still open; one answered meanwhile puts the event back in line.
-      const stillWaiting = finish.event.kind === 'paused' && (await sql.hasPendingInteraction(trx, finish.executionId));
-      const outcome: RunFinish['event'] = finish.event.kind === 'paused' && !stillWaiting ? { kind: 'released' } : finish.event;
-      if (finish.event.kind === 'paused') finish = { ...finish, executionStatus: stillWaiting ? 'paused' : 'pending' };
-      if ((await sql.updateFinishedEvent(trx, finish, outcome, nowMs)) === 0) {
-        if (finish.executionStatus === 'cancelled') await sql.recordCancelledAttempt(trx, finish, nowMs);
-        return false;
-      }
-      await sql.updateFinishedExecution(trx, finish, nowMs);
-      return true;
-    });
+    if (finish.event.kind !== 'completed' && finish.event.kind !== 'failed') {
+      // Back to pending moves the workflow's counter: take its lock first (the lock order of pg-queue-sql.ts).
+      // A pause takes it too, before it looks for an open question: an answer takes the same lock
+      // before it resumes, so the two cannot cross (the answer would find no paused event to resume,
+      // and the pause would not have seen the answer).
+      const workflowId = await sql.selectWorkflowOf(trx, finish.eventId);
+      if (workflowId !== null) await sql.lockDepthRows(trx, [workflowId]);
+    }
+    // A pause holds only while a question is still open; one answered meanwhile puts the event back in line.
+    const stillWaiting = finish.event.kind === 'paused' && (await sql.hasPendingInteraction(trx, finish.executionId));
+    const outcome: RunFinish['event'] = finish.event.kind === 'paused' && !stillWaiting ? { kind: 'released' } : finish.event;
+    if (finish.event.kind === 'paused') finish = { ...finish, executionStatus: stillWaiting ? 'paused' : 'pending' };
+    if ((await sql.updateFinishedEvent(trx, finish, outcome, nowMs)) === 0) {
+      if (finish.executionStatus === 'cancelled') await sql.recordCancelledAttempt(trx, finish, nowMs);
+      return false;
+    }
+    await sql.updateFinishedExecution(trx, finish, nowMs);
+    return true;
   }
 
   /** Cancels a pending event; null when there is no such event, the event as it is otherwise. */

@@ -17,7 +17,6 @@ import type { Actor, AuditEntry, AuditListFilter, UserStatus } from '../access-s
 import type { TriggerState } from '../monitoring-store.js';
 import type { CredentialChanges, CredentialInput, EventListFilter, ExecutionListFilter, FileInput, FileListFilter, InteractionListFilter, RunFinish, Store, WorkflowInput, WorkflowListFilter } from '../store.js';
 import { PgAccess } from './pg-access.js';
-import { retryOnConnectionLoss } from './pg-errors.js';
 import { PgCredentials } from './pg-credentials.js';
 import { PgExecutions } from './pg-executions.js';
 import type { PgContext } from './pg-family.js';
@@ -28,9 +27,6 @@ import { PgQueue } from './pg-queue.js';
 import { PgRetention } from './pg-retention.js';
 import { PgWorkflows } from './pg-workflows.js';
 import { PgWriter } from './pg-writer.js';
-
-// How long the end of a run waits for a database that went away before the run gives up on it.
-const finishRetryMs = 60_000;
 
 /** What opening the store needs. */
 export interface PgStoreOptions {
@@ -82,6 +78,8 @@ export class PgStore implements Store {
   constructor(private readonly options: PgStoreOptions) {
     this.db = openPgPool(options.url, options.schema, options.poolMax);
     this.writer = new PgWriter(this.db, {
+      // Half the pool at most, so claims, ends of runs and API reads always find a connection.
+      lanes: Math.max(1, Math.min(4, Math.floor(options.poolMax / 2))),
       maxBatch: options.writerMaxBatch,
       log: options.log,
       onCommit: options.onCommit,
@@ -137,12 +135,11 @@ export class PgStore implements Store {
     return outcome;
   }
   claim(limit: number, owner: string, leaseMs: number, maxPerWorkflow?: number, maxProcessing?: number) { return this.queue.claim(limit, owner, leaseMs, maxPerWorkflow, maxProcessing); }
-  async finishRun(finish: RunFinish) {
-    // The node records the runner made without waiting must be in before the run is seen finished.
-    await this.writer.flush();
-    // A run's end is not given up for a dropped connection: it waits for the database (up to a
-    // minute), so the event is not run again; a repeat of an end that did commit is fenced off.
-    return retryOnConnectionLoss(() => this.queue.finishRun(finish), finishRetryMs, (error) => this.options.onConnectionLost?.(error));
+  finishRun(finish: RunFinish) {
+    // Through the writer: the run's node records are ahead of it in the same queue, and the ends of
+    // many runs commit in one transaction (one fsync) instead of one each. The writer waits out a
+    // lost connection; a repeat of an end that did commit is fenced off by the lease token.
+    return this.writer.write((trx) => this.queue.finishRunIn(trx, finish), finish.executionId);
   }
   cancelPendingEvent(id: number) { return this.queue.cancelPendingEvent(id); }
   async cancelExecution(executionId: string) {

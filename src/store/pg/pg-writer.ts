@@ -36,8 +36,8 @@ export interface PgWriterOptions {
 const firstRetryMs = 100;
 const maxRetryMs = 5_000;
 
-/** Queues writes and commits them in groups; each caller is answered once its write is committed. */
-export class PgWriter {
+/** One lane: queues writes and commits them in groups, one transaction at a time, in order. */
+class WriterLane {
   private queue: Pending[] = [];
   private latest = new Map<string, PgWriteOperation<unknown>>();
   private running: Promise<void> | null = null;
@@ -48,6 +48,7 @@ export class PgWriter {
     private readonly db: Knex,
     private readonly options: PgWriterOptions,
   ) {}
+
 
   /** Queues a write; resolves with its result after the transaction holding it has committed. */
   write<T>(apply: PgWriteOperation<T>): Promise<T> {
@@ -161,5 +162,61 @@ export class PgWriter {
     this.stats.lastBatchSize = size;
     this.stats.lastCommitMs = performance.now() - started;
     this.options.onCommit?.(size, this.stats.lastCommitMs);
+  }
+}
+
+/**
+ * The writer: `lanes` WriterLanes side by side. Order matters only among the writes of one execution
+ * (a node's start, its outcome, the run's progress and end), so a write keyed by its execution always
+ * takes that execution's lane, and unkeyed writes take lane 0. Why lanes: every statement is a round
+ * trip to the server, and one lane alone caps a busy daemon at a few hundred runs a second.
+ */
+export class PgWriter {
+  private readonly lanes: WriterLane[];
+
+  constructor(db: Knex, options: PgWriterOptions & { lanes?: number }) {
+    this.lanes = Array.from({ length: Math.max(1, options.lanes ?? 1) }, () => new WriterLane(db, options));
+  }
+
+  /** Queues a write on the lane of `key` (an execution id), lane 0 without one. */
+  write<T>(apply: PgWriteOperation<T>, key?: string): Promise<T> {
+    return this.laneOf(key).write(apply);
+  }
+
+  /** Queues a write of which only the newest per `latestKey` matters, on the lane of `key`. */
+  writeLatest(latestKey: string, apply: PgWriteOperation<unknown>, key?: string): void {
+    this.laneOf(key).writeLatest(latestKey, apply);
+  }
+
+  /** Resolves once everything queued so far, on every lane, is committed (or has failed). */
+  async flush(): Promise<void> {
+    await Promise.all(this.lanes.map((lane) => lane.flush()));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.lanes.map((lane) => lane.close()));
+  }
+
+  get isOpen(): boolean {
+    return this.lanes[0]!.isOpen;
+  }
+
+  /** Counters summed over the lanes (the last batch is the largest lane's). */
+  get stats() {
+    const all = this.lanes.map((lane) => lane.stats);
+    return {
+      commits: all.reduce((n, stats) => n + stats.commits, 0),
+      operations: all.reduce((n, stats) => n + stats.operations, 0),
+      lastBatchSize: Math.max(...all.map((stats) => stats.lastBatchSize)),
+      lastCommitMs: Math.max(...all.map((stats) => stats.lastCommitMs)),
+      pending: all.reduce((n, stats) => n + stats.pending, 0),
+    };
+  }
+
+  private laneOf(key: string | undefined): WriterLane {
+    if (key === undefined || this.lanes.length === 1) return this.lanes[0]!;
+    let hash = 0;
+    for (let i = 0; i < key.length; i++) hash = (hash * 31 + key.charCodeAt(i)) | 0;
+    return this.lanes[Math.abs(hash) % this.lanes.length]!;
   }
 }
