@@ -87,11 +87,6 @@ export class Fleet {
     return this.election.isLeader;
   }
 
-  /** True while the notification session is up (wake-ups arrive at once; polling covers the rest). */
-  get listening(): boolean {
-    return this.listener.connected;
-  }
-
   start(): void {
     this.listener.start();
     this.election.start();
@@ -188,7 +183,9 @@ export class Fleet {
   }
 
   private dropDuties(reason: string): void {
-    this.deps.log.warn('this daemon no longer leads the fleet', { reason });
+    // Stepping down on stop is routine; losing the lock's session is worth a warning.
+    if (reason === 'stopped') this.deps.log.info('this daemon no longer leads the fleet', { reason });
+    else this.deps.log.warn('this daemon no longer leads the fleet', { reason });
     this.duties = this.duties.then(() => this.deps.duties.stop()).catch((error: unknown) => {
       this.deps.log.error('maintenance did not stop cleanly', { error: String(error) });
     });
