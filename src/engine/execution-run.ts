@@ -132,8 +132,13 @@ export class ExecutionRun {
     const before = this.loops.inAnyLoop(node.id) ? 0 : (this.input.previous.get(node.id)?.attempts ?? 0);
     const task = buildNodeTask(this.input, node, this.edges, this.records.variables);
     const outcome = await runNodeAttempts(this.attempts, node, task, before);
-    if (outcome.kind === 'completed') this.complete(node, outcome.outputs, outcome.record);
-    else if (outcome.kind === 'failed') this.fail(node, outcome.error, outcome.record);
+    if (outcome.kind === 'completed') {
+      // Where the store asks to be waited for (a fleet), the completion is durable before any
+      // successor starts: a daemon that dies then repeats only what it was running.
+      this.records.markCompleted(node, outcome.outputs, outcome.record);
+      await this.records.save();
+      this.complete(node, outcome.outputs, outcome.record);
+    } else if (outcome.kind === 'failed') this.fail(node, outcome.error, outcome.record);
     else if (outcome.kind === 'paused') this.pause(node, outcome.record);
     else this.records.markCancelled(node.id, outcome.attempt);
   }

@@ -76,7 +76,7 @@ async function runOnce(context: NodeAttemptsContext, node: GraphNode, task: Node
   const result = await context.runNode(task, { isolation: node.definition.isolation, signal: context.signal });
   // An attempt cut short by the run stopping is not an outcome of the node's: nothing to record.
   if (!(context.signal.aborted && !result.ok)) {
-    await context.store.recordNodeOutcome(
+    context.store.recordNodeOutcome(
       {
         executionId: task.executionId,
         workflowId: context.workflowId,

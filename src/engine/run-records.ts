@@ -43,9 +43,9 @@ export class RunRecords {
     return this.pausedByNode;
   }
 
-  /** Writes every record as the execution's progress. */
-  save(): void {
-    this.store.saveProgress(this.executionId, this.mode, this.byNode);
+  /** Writes every record as the execution's progress; a promise where the store makes it durable first (a fleet). */
+  save(): void | Promise<void> {
+    return this.store.saveProgress(this.executionId, this.mode, this.byNode);
   }
 
   /** Records a node's current attempt as it starts (node-attempts reports it, so snapshots show it running). */

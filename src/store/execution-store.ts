@@ -7,13 +7,7 @@ import type { ExecutionView, NodeOutcomeRecord, NodeRunRecord, PayloadLimits } f
 /** What the runner records while an execution runs. */
 export interface ExecutionStore {
   recordNodeStarted(executionId: string, nodeId: string, nodeType: string, attempt: number): void;
-  /**
-   * Records a node's outcome. A store shared by a fleet returns a promise that resolves once the
-   * record is durable: the runner waits for it before the node's successors start, so a daemon that
-   * dies can repeat only the node it was running, never one that finished. On SQLite (one process,
-   * commits within the event-loop turn) it returns nothing and the runner does not wait. Never rejects.
-   */
-  recordNodeOutcome(outcome: NodeOutcomeRecord, limits: PayloadLimits): void | Promise<void>;
+  recordNodeOutcome(outcome: NodeOutcomeRecord, limits: PayloadLimits): void;
   /** Runs a state node: applies its operation and records its outcome in one transaction (§7). */
   runStateNode(operation: StateOperation, outcome: Omit<NodeOutcomeRecord, 'outputs' | 'error' | 'durationMs'>, limits: PayloadLimits): Promise<NodeResult>;
   /** Logs that a failed node will be tried again after `waitMs`. */
@@ -23,8 +17,14 @@ export interface ExecutionStore {
   /** Closes a loop pass's row with its outputs. */
   recordIterationFinished(executionId: string, loopNodeId: string, iteration: number, status: 'completed' | 'failed', outputs: Json, error: string | null): void;
   listIterations(executionId: string): Promise<ExecutionIterationView[]>;
-  /** Saves the execution's latest node snapshot; only the newest per execution is written. */
-  saveProgress(executionId: string, executionMode: string, nodeResults: Record<string, NodeRunRecord>): void;
+  /**
+   * Saves the execution's latest node snapshot; only the newest per execution is written. A store a
+   * fleet shares returns a promise that resolves once the snapshot (and the node records before it)
+   * is durable: the runner waits for it before a finished node's successors start, so a daemon that
+   * dies repeats at most the nodes it was running, never one that finished. On SQLite (one process,
+   * commits within the event-loop turn) it returns nothing and nothing waits. Never rejects.
+   */
+  saveProgress(executionId: string, executionMode: string, nodeResults: Record<string, NodeRunRecord>): void | Promise<void>;
   /** Node records of earlier attempts of this execution; completed ones carry their outputs (resumable runs). */
   previousNodeRecords(executionId: string): Promise<Map<string, NodeRunRecord>>;
   getExecution(id: string): Promise<ExecutionView | null>;

@@ -17,11 +17,9 @@ export class PgExecutions extends PgFamily implements ExecutionStore {
     this.fireAndForget((trx) => executions.insertNodeStarted(trx, executionId, nodeId, nodeType, attempt, at), executionId);
   }
 
-  recordNodeOutcome(outcome: NodeOutcomeRecord, limits: PayloadLimits): Promise<void> {
+  recordNodeOutcome(outcome: NodeOutcomeRecord, limits: PayloadLimits): void {
     const at = this.clock.now();
-    return this.writer.write((trx) => executions.insertNodeOutcome(trx, outcome, limits, this.resultsDir, at), outcome.executionId).catch((error: unknown) => {
-      this.log.error('node outcome not recorded', { executionId: outcome.executionId, nodeId: outcome.nodeId, error: String(error) });
-    });
+    this.fireAndForget((trx) => executions.insertNodeOutcome(trx, outcome, limits, this.resultsDir, at), outcome.executionId);
   }
 
   runStateNode(operation: StateOperation, outcome: Omit<NodeOutcomeRecord, 'outputs' | 'error' | 'durationMs'>, limits: PayloadLimits): Promise<NodeResult> {
@@ -61,9 +59,11 @@ export class PgExecutions extends PgFamily implements ExecutionStore {
     return executions.selectIterations(this.db, executionId);
   }
 
-  saveProgress(executionId: string, executionMode: string, nodeResults: Record<string, NodeRunRecord>): void {
+  /** Resolves once the snapshot is committed (the runner waits for it before successors start). */
+  saveProgress(executionId: string, executionMode: string, nodeResults: Record<string, NodeRunRecord>): Promise<void> {
     const at = this.clock.now();
     this.writer.writeLatest(`progress:${executionId}`, (trx) => executions.updateProgress(trx, executionId, executionMode, nodeResults, at), executionId);
+    return this.writer.flushFor(executionId);
   }
 
   previousNodeRecords(executionId: string) {

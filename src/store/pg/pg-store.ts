@@ -163,13 +163,13 @@ export class PgStore implements Store {
 
   // --- executions (pg-executions.ts) ---
   recordNodeStarted(executionId: string, nodeId: string, nodeType: string, attempt: number): void { this.executions.recordNodeStarted(executionId, nodeId, nodeType, attempt); }
-  recordNodeOutcome(outcome: NodeOutcomeRecord, limits: PayloadLimits): Promise<void> { return this.executions.recordNodeOutcome(outcome, limits); }
+  recordNodeOutcome(outcome: NodeOutcomeRecord, limits: PayloadLimits): void { this.executions.recordNodeOutcome(outcome, limits); }
   runStateNode(operation: StateOperation, outcome: Omit<NodeOutcomeRecord, 'outputs' | 'error' | 'durationMs'>, limits: PayloadLimits): Promise<NodeResult> { return this.executions.runStateNode(operation, outcome, limits); }
   recordNodeRetry(executionId: string, nodeId: string, nextAttempt: number, waitMs: number, reason: string): void { this.executions.recordNodeRetry(executionId, nodeId, nextAttempt, waitMs, reason); }
   recordIterationStarted(executionId: string, loopNodeId: string, iteration: number, label: string): void { this.executions.recordIterationStarted(executionId, loopNodeId, iteration, label); }
   recordIterationFinished(executionId: string, loopNodeId: string, iteration: number, status: 'completed' | 'failed', outputs: Json, error: string | null): void { this.executions.recordIterationFinished(executionId, loopNodeId, iteration, status, outputs, error); }
   listIterations(executionId: string) { return this.executions.listIterations(executionId); }
-  saveProgress(executionId: string, executionMode: string, nodeResults: Record<string, NodeRunRecord>): void { this.executions.saveProgress(executionId, executionMode, nodeResults); }
+  saveProgress(executionId: string, executionMode: string, nodeResults: Record<string, NodeRunRecord>): Promise<void> { return this.executions.saveProgress(executionId, executionMode, nodeResults); }
   previousNodeRecords(executionId: string) { return this.executions.previousNodeRecords(executionId); }
   getExecution(id: string) { return this.executions.getExecution(id); }
   listExecutions(filter: ExecutionListFilter) { return this.executions.listExecutions(filter); }

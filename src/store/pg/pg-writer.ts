@@ -188,6 +188,11 @@ export class PgWriter {
     this.laneOf(key).writeLatest(latestKey, apply);
   }
 
+  /** Resolves once everything queued so far on the lane of `key` is committed (or has failed). */
+  flushFor(key: string): Promise<void> {
+    return this.laneOf(key).flush().catch(() => undefined);
+  }
+
   /** Resolves once everything queued so far, on every lane, is committed (or has failed). */
   async flush(): Promise<void> {
     await Promise.all(this.lanes.map((lane) => lane.flush()));
