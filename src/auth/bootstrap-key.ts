@@ -11,7 +11,7 @@ const systemUserId = 1;
 
 /** Creates the bootstrap admin key when none can be used; returns the key file path if one was written. */
 export async function ensureAdminKey(store: ApiKeyStore, keyFile: string, log: Logger): Promise<string | null> {
-  if (await store.countUsableApiKeys() > 0) return null;
+  if ((await store.countUsableApiKeys()) > 0) return null;
   const generated = generateApiKey();
   await store.createApiKey({ userId: systemUserId, name: 'bootstrap admin', keyPrefix: generated.keyPrefix, keyHash: generated.keyHash, scopes: ['admin'], expiresAt: null });
   fs.mkdirSync(path.dirname(keyFile), { recursive: true });

@@ -83,7 +83,7 @@ export class CredentialVault implements CredentialResolver {
 
   /** Key ids credentials are sealed under that this process cannot open, with their counts. */
   async unreadableKeys(): Promise<Array<{ keyId: string | null; credentials: number }>> {
-    return [...await this.deps.store.credentialKeyCounts()]
+    return [...(await this.deps.store.credentialKeyCounts())]
       .filter(([keyId]) => keyId === null || !this.deps.box.knows(keyId))
       .map(([keyId, credentials]) => ({ keyId, credentials }));
   }

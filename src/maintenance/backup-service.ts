@@ -121,7 +121,7 @@ export function createBackupService(options: { dbPath: string; dataDir: string; 
 /** The backup service of a daemon on PostgreSQL: the database is backed up with its own tools. */
 export function refusingBackups(): Pick<BackupService, 'create' | 'start' | 'stop'> {
   return {
-    create: () => Promise.reject(new AppError('not_supported', 'this daemon stores its data in PostgreSQL: back it up with pg_dump', { status: 501 })),
+    create: () => Promise.reject(new AppError('not_supported', 'this daemon stores its data in PostgreSQL: back it up with pg_dump', { status: 501, expose: true })),
     start: () => undefined,
     stop: async () => undefined,
   };

@@ -39,7 +39,7 @@ export async function toEnqueueRequest(deps: ApiDeps, body: EnqueueBody, source:
   if (body.run_at !== undefined && body.delay_ms !== undefined) {
     throw new AppError('validation_failed', 'give run_at or delay_ms, not both', { status: 400 });
   }
-  if (!await deps.store.workflowExists(body.workflow_id)) throw notFound('workflow', body.workflow_id);
+  if (!(await deps.store.workflowExists(body.workflow_id))) throw notFound('workflow', body.workflow_id);
   const now = deps.clock.now();
   const runAt = body.run_at !== undefined ? (typeof body.run_at === 'number' ? body.run_at : Date.parse(body.run_at)) : now + (body.delay_ms ?? 0);
   return {

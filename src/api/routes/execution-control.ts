@@ -49,7 +49,7 @@ export function executionControlRoutes(deps: ApiDeps): Router {
   });
 
   router.get('/executions/:id/iterations', async (ctx) => {
-    if (!await deps.store.getExecution(ctx.params.id!)) throw notFound('execution', ctx.params.id!);
+    if (!(await deps.store.getExecution(ctx.params.id!))) throw notFound('execution', ctx.params.id!);
     ctx.body = { items: await deps.store.listIterations(ctx.params.id!) };
   });
 

@@ -15,7 +15,7 @@ export function executionStreamRoutes(deps: ApiDeps): Router {
   const router = new Router();
   router.get('/executions/:id/stream', async (ctx) => {
     const id = ctx.params.id!;
-    if (!await deps.store.getExecution(id)) throw notFound('execution', id);
+    if (!(await deps.store.getExecution(id))) throw notFound('execution', id);
     await openStream(ctx, deps, id);
   });
   return router;

@@ -58,6 +58,9 @@ export function openPgPool(url: string, schema: string, poolMax: number): Knex {
     // acquire timeout turns a database that is down into an error the caller can wait out.
     pool: { min: 0, max: poolMax, acquireTimeoutMillis: 10_000 },
     acquireConnectionTimeout: 10_000,
+    // knex would print connection errors to the console on its own; they reach our JSON log through
+    // the promise that failed, once, with the context of what was being done.
+    log: { warn: () => undefined, error: () => undefined, deprecate: () => undefined, debug: () => undefined },
   });
 }
 
