@@ -136,7 +136,9 @@ export class ExecutionRun {
       // Where the store asks to be waited for (a fleet), the completion is durable before any
       // successor starts: a daemon that dies then repeats only what it was running.
       this.records.markCompleted(node, outcome.outputs, outcome.record);
-      await this.records.save();
+      const saved = this.records.save();
+      // SQLite returns nothing: no await, so the hot path keeps its pace there.
+      if (saved) await saved;
       this.complete(node, outcome.outputs, outcome.record);
     } else if (outcome.kind === 'failed') this.fail(node, outcome.error, outcome.record);
     else if (outcome.kind === 'paused') this.pause(node, outcome.record);

@@ -22,11 +22,18 @@ const fileIdKey = 'file_id';
  */
 export function withFileReferences(runNode: RunNode, files: FileLookup): RunNode {
   return async (task, options) => {
+    // Most tasks carry no file id: they go straight to the pool, without a lookup's extra turn.
+    if (!hasFileReference(task)) return runNode(task, options);
     const started = performance.now();
     const resolved = await resolveFileReferences(task, files);
     if (!resolved.ok) return { ok: false, error: resolved.error, durationMs: performance.now() - started };
     return runNode(resolved.task, options);
   };
+}
+
+/** True when the task names an uploaded file by id anywhere resolveFileReferences looks. */
+function hasFileReference(task: NodeTask): boolean {
+  return referenceIn(task.inputs[fileKey]) !== undefined || referenceIn(task.config[fileKey]) !== undefined || (task.config[fileIdKey] !== undefined && task.config[fileKey] === undefined && idKeyReference(task.config[fileIdKey]) !== undefined);
 }
 
 /** Replaces the file ids of `task` with `{path}`; the task is returned as it is when it has none. */

@@ -91,7 +91,7 @@ export class Runner {
       const kept = claimed.resumed ? Object.fromEntries(await this.deps.store.previousNodeRecords(claimed.executionId)) : {};
       return this.finish(claimed, 'pending', kept, {}, { kind: 'released' });
     }
-    const planned = await this.deps.workflows.get(claimed.workflowId);
+    const planned = this.deps.workflows.cached(claimed.workflowId) ?? (await this.deps.workflows.get(claimed.workflowId));
     if (!planned) return this.finish(claimed, 'failed', {}, {}, { kind: 'failed', error: 'the workflow no longer exists' });
     const settings = this.deps.settings();
     // One controller per run, fired by the drain or the workflow timeout. (AbortSignal.timeout and
@@ -183,7 +183,7 @@ export class Runner {
     event: EventOutcome,
     errorMessage: string | null = null,
   ): Promise<AttemptResult> {
-    const structure = (await this.deps.workflows.get(claimed.workflowId))?.structureHash;
+    const structure = (this.deps.workflows.cached(claimed.workflowId) ?? (await this.deps.workflows.get(claimed.workflowId)))?.structureHash;
     const applied = await this.deps.store.finishRun({
       eventId: claimed.id,
       leaseToken: claimed.leaseToken,

@@ -31,6 +31,11 @@ export class WorkflowCache {
     private readonly catalog: NodeCatalog,
   ) {}
 
+  /** The planned workflow if it is cached (the hot path's answer, without a turn of the event loop). */
+  cached(workflowId: string): PlannedWorkflow | undefined {
+    return this.entries.get(workflowId);
+  }
+
   /** The planned workflow, or null when it no longer exists. */
   async get(workflowId: string): Promise<PlannedWorkflow | null> {
     const cached = this.entries.get(workflowId);
