@@ -138,7 +138,9 @@ async function migrateCommand(options: { status?: boolean; rollback?: boolean })
     process.stdout.write(`rolled back: ${rolledBack.join(', ') || '(nothing)'}\n`);
     return;
   }
-  const applied = await withKnex(migrateToLatest);
+  // On PostgreSQL under the fleet's migration lock: daemons starting meanwhile wait for it.
+  const database = configOrExit().database;
+  const applied = database.kind === 'postgres' ? await migratePostgres(database) : await withKnex(migrateToLatest);
   process.stdout.write(`applied: ${applied.join(', ') || '(already current)'}\n`);
 }
 
