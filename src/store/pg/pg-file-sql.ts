@@ -1,29 +1,13 @@
 // SQL of the `files` table on PostgreSQL: the twin of store/sqlite/file-sql.ts. The bytes live on disk
 // (see src/files/); a row holds where, relative to the data folder.
 import type { Knex } from 'knex';
-import type { Json } from '../../../workers/node-contract.js';
 import type { FileInput, FileListFilter, FileRecord } from '../file-store.js';
-import { isoOf, jsonText, rows, type PgRunner, type Row } from './pg-statements.js';
+import { jsonText, type PgRunner, readJson, type Row, rows } from './pg-statements.js';
+import { fileRecordFrom } from '../row-views.js';
 
 const fileColumns = `id, workflow_id, execution_id, original_filename, stored_filename, file_path, file_type, mime_type, size_bytes, file_metadata, created_at`;
 
-function toFile(row: Row): FileRecord {
-  return {
-    id: Number(row.id),
-    workflow_id: (row.workflow_id as string | null) ?? null,
-    execution_id: (row.execution_id as string | null) ?? null,
-    original_filename: row.original_filename as string,
-    stored_filename: row.stored_filename as string,
-    file_path: row.file_path as string,
-    file_type: (row.file_type as string | null) ?? null,
-    mime_type: (row.mime_type as string | null) ?? null,
-    // A bigint column, which pg hands back as text.
-    size_bytes: row.size_bytes === null || row.size_bytes === undefined ? null : Number(row.size_bytes),
-    // A json column: pg hands it back parsed.
-    file_metadata: (row.file_metadata ?? {}) as Json,
-    created_at: isoOf(row.created_at) ?? '',
-  };
-}
+const toFile = (row: Row): FileRecord => fileRecordFrom(row, readJson);
 
 /**
  * True when the row exists; FOR KEY SHARE keeps another daemon from deleting it until this transaction

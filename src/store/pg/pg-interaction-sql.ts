@@ -20,7 +20,8 @@ import {
 } from '../../domain/interaction.js';
 import type { InteractionListFilter } from '../interaction-store.js';
 import { lockDepthRows } from './pg-queue-sql.js';
-import { changes, isoOf, jsonText, rows, type PgRunner, type Row } from './pg-statements.js';
+import { changes, isoOf, jsonText, type PgRunner, readJson, type Row, rows } from './pg-statements.js';
+import { interactionViewFrom } from '../row-views.js';
 
 /** Computes a claim sort key for a priority and run time (the queue's aging rule). */
 export type SortKeyAt = (priority: number, runAtMs: number) => number;
@@ -28,21 +29,7 @@ export type SortKeyAt = (priority: number, runAtMs: number) => number;
 const columns = `id, interaction_id, workflow_id, execution_id, node_id, interaction_type, status, email_data, response_data,
   token_hash, created_at, responded_at, expires_at`;
 
-function toView(row: Row): InteractionView {
-  return {
-    id: row.interaction_id as string,
-    workflow_id: row.workflow_id as string,
-    execution_id: (row.execution_id as string | null) ?? null,
-    node_id: (row.node_id as string | null) ?? null,
-    interaction_type: row.interaction_type as string,
-    status: row.status as InteractionStatus,
-    email_data: (row.email_data ?? null) as Json,
-    response_data: (row.response_data ?? null) as Json,
-    created_at: isoOf(row.created_at) ?? '',
-    responded_at: isoOf(row.responded_at),
-    expires_at: isoOf(row.expires_at),
-  };
-}
+const toView = (row: Row): InteractionView => interactionViewFrom(row, readJson);
 
 async function selectRow(db: PgRunner, interactionId: string): Promise<Row | undefined> {
   return (await rows(db, `SELECT ${columns} FROM email_interactions WHERE interaction_id = ?`, [interactionId]))[0];

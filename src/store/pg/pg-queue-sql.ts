@@ -9,9 +9,9 @@
 import type { Knex } from 'knex';
 import type { EnqueueRequest, EventStatus, QueuedEvent } from '../../domain/event.js';
 import { isoAt } from '../../domain/clock.js';
-import type { Json } from '../../../workers/node-contract.js';
 import type { QueueDepth, RunFinish } from '../queue-store.js';
-import { changes, isoOf, jsonText, rows, type PgRunner, type Row } from './pg-statements.js';
+import { changes, isoOf, jsonText, type PgRunner, readJson, type Row, rows } from './pg-statements.js';
+import { queuedEventFrom } from '../row-views.js';
 
 /** The columns a QueuedEvent is read from. */
 export const eventColumns = `id, workflow_id, event_type, event_data, priority, status, source, run_at, attempts, max_attempts,
@@ -21,27 +21,7 @@ export const eventColumns = `id, workflow_id, event_type, event_data, priority, 
 const liveDedup = `(workflow_id, dedup_key) WHERE dedup_key IS NOT NULL AND status IN ('pending', 'processing', 'paused')`;
 
 /** An event_queue row as the API shows it. */
-export function toQueuedEvent(row: Row): QueuedEvent {
-  return {
-    id: Number(row.id),
-    workflowId: row.workflow_id as string,
-    eventType: row.event_type as string,
-    eventData: (row.event_data ?? null) as Json,
-    priority: Number(row.priority),
-    status: row.status as EventStatus,
-    source: row.source as QueuedEvent['source'],
-    runAt: Number(row.run_at),
-    attempts: Number(row.attempts),
-    maxAttempts: Number(row.max_attempts),
-    dedupKey: (row.dedup_key as string | null) ?? null,
-    executionId: (row.execution_id as string | null) ?? null,
-    errorMessage: (row.error_message as string | null) ?? null,
-    leaseToken: (row.lease_token as string | null) ?? null,
-    createdAt: isoOf(row.created_at) ?? '',
-    processedAt: isoOf(row.processed_at),
-    finishedAt: isoOf(row.finished_at),
-  };
-}
+export const toQueuedEvent = (row: Row): QueuedEvent => queuedEventFrom(row, readJson);
 
 /** The live event of a workflow with this dedup key, if any. */
 export async function selectLiveByDedup(db: PgRunner, workflowId: string, dedupKey: string): Promise<QueuedEvent | null> {

@@ -1,6 +1,7 @@
 // How the PostgreSQL adapter runs its hand-written SQL through knex: `?` bindings, always bound, and the
 // conversions of what pg hands back (timestamptz as Date, json already parsed).
 import type { Knex } from 'knex';
+import type { JsonReader } from '../row-views.js';
 
 /** A connection or transaction the statements run on. */
 export type PgRunner = Knex | Knex.Transaction;
@@ -31,3 +32,6 @@ export function jsonText(value: unknown): string | null {
   return value === undefined || value === null ? null : JSON.stringify(value);
 }
 
+
+/** A json column as pg hands it back (already parsed), or `fallback` when empty (see row-views.ts). */
+export const readJson: JsonReader = <T>(value: unknown, fallback: T): T => (value === null || value === undefined ? fallback : (value as T));

@@ -1,9 +1,9 @@
 // SQL of the audit trail: one row per mutating request (and per recorded change), listed newest first.
 import type Database from 'better-sqlite3';
-import type { Json } from '../../../workers/node-contract.js';
 import type { AuditEntry, AuditListFilter, AuditLogView } from '../access-store.js';
 import { statement } from './connection.js';
 import { fromJsonColumn } from './json-columns.js';
+import { auditLogViewFrom, isObject } from '../row-views.js';
 
 // The schema has no error-code column (001 is not edited): the code rides in `details.error_code`.
 /** Inserts one audit row. */
@@ -62,30 +62,5 @@ export function selectAuditLogs(db: Database.Database, filter: AuditListFilter):
   return rows.map(toAuditLogView);
 }
 
-function toAuditLogView(row: Record<string, unknown>): AuditLogView {
-  const stored = fromJsonColumn<Json>(row.details, null);
-  // error_code is shown as a field of its own, not twice.
-  const errorCode = isObject(stored) && typeof stored.error_code === 'string' ? stored.error_code : null;
-  const { error_code: _shown, ...rest } = isObject(stored) ? stored : {};
-  const details = errorCode === null ? stored : Object.keys(rest).length > 0 ? (rest as Json) : null;
-  return {
-    id: Number(row.id),
-    created_at: row.created_at as string,
-    user_id: row.user_id === null ? null : Number(row.user_id),
-    api_key_id: row.api_key_id === null ? null : Number(row.api_key_id),
-    action: row.action as string,
-    resource_type: (row.resource_type as string | null) ?? null,
-    resource_id: (row.resource_id as string | null) ?? null,
-    ip_address: (row.ip_address as string | null) ?? null,
-    user_agent: (row.user_agent as string | null) ?? null,
-    status_code: row.status_code === null ? null : Number(row.status_code),
-    error_code: errorCode,
-    error_message: (row.error_message as string | null) ?? null,
-    request_id: (row.request_id as string | null) ?? null,
-    details,
-  };
-}
+const toAuditLogView = (row: Record<string, unknown>): AuditLogView => auditLogViewFrom(row, fromJsonColumn);
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}

@@ -12,33 +12,14 @@ import { countPendingOfWorkflow, selectClaimableIds } from './claim-sql.js';
 import { statement } from './connection.js';
 import { fromJsonColumn, toJsonColumn } from './json-columns.js';
 import { closeInteractionsOf, hasPendingInteraction } from './interaction-sql.js';
+import { queuedEventFrom } from '../row-views.js';
 
 const eventColumns = `id, workflow_id, event_type, event_data, priority, status, source, run_at, attempts, max_attempts,
   dedup_key, execution_id, error_message, lease_token, created_at, processed_at, finished_at`;
 
 type EventRow = Record<string, unknown>;
 
-function toQueuedEvent(row: EventRow): QueuedEvent {
-  return {
-    id: Number(row.id),
-    workflowId: row.workflow_id as string,
-    eventType: row.event_type as string,
-    eventData: fromJsonColumn(row.event_data, null),
-    priority: Number(row.priority),
-    status: row.status as EventStatus,
-    source: row.source as QueuedEvent['source'],
-    runAt: Number(row.run_at),
-    attempts: Number(row.attempts),
-    maxAttempts: Number(row.max_attempts),
-    dedupKey: (row.dedup_key as string | null) ?? null,
-    executionId: (row.execution_id as string | null) ?? null,
-    errorMessage: (row.error_message as string | null) ?? null,
-    leaseToken: (row.lease_token as string | null) ?? null,
-    createdAt: row.created_at as string,
-    processedAt: (row.processed_at as string | null) ?? null,
-    finishedAt: (row.finished_at as string | null) ?? null,
-  };
-}
+const toQueuedEvent = (row: EventRow): QueuedEvent => queuedEventFrom(row, fromJsonColumn);
 
 /**
  * Inserts an event, or returns the active event with the same dedup key; refuses a new event (`full`)

@@ -4,24 +4,11 @@ import type Database from 'better-sqlite3';
 import type { FileInput, FileListFilter, FileRecord } from '../store.js';
 import { statement } from './connection.js';
 import { fromJsonColumn } from './json-columns.js';
+import { fileRecordFrom } from '../row-views.js';
 
 const fileColumns = `id, workflow_id, execution_id, original_filename, stored_filename, file_path, file_type, mime_type, size_bytes, file_metadata, created_at`;
 
-function toFile(row: Record<string, unknown>): FileRecord {
-  return {
-    id: Number(row.id),
-    workflow_id: (row.workflow_id as string | null) ?? null,
-    execution_id: (row.execution_id as string | null) ?? null,
-    original_filename: row.original_filename as string,
-    stored_filename: row.stored_filename as string,
-    file_path: row.file_path as string,
-    file_type: (row.file_type as string | null) ?? null,
-    mime_type: (row.mime_type as string | null) ?? null,
-    size_bytes: row.size_bytes === null || row.size_bytes === undefined ? null : Number(row.size_bytes),
-    file_metadata: fromJsonColumn(row.file_metadata, {}),
-    created_at: row.created_at as string,
-  };
-}
+const toFile = (row: Record<string, unknown>): FileRecord => fileRecordFrom(row, fromJsonColumn);
 
 /**
  * Inserts a file row. The workflow and execution it names are checked in the same transaction, so a

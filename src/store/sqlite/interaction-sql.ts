@@ -15,6 +15,7 @@ import {
 import type { InteractionListFilter } from '../store.js';
 import { statement } from './connection.js';
 import { fromJsonColumn, toJsonColumn } from './json-columns.js';
+import { interactionViewFrom } from '../row-views.js';
 
 /** Computes a claim sort key for a priority and run time (the queue's aging rule). */
 export type SortKeyAt = (priority: number, runAtMs: number) => number;
@@ -24,21 +25,7 @@ const columns = `id, interaction_id, workflow_id, execution_id, node_id, interac
 
 type Row = Record<string, unknown>;
 
-function toView(row: Row): InteractionView {
-  return {
-    id: row.interaction_id as string,
-    workflow_id: row.workflow_id as string,
-    execution_id: (row.execution_id as string | null) ?? null,
-    node_id: (row.node_id as string | null) ?? null,
-    interaction_type: row.interaction_type as string,
-    status: row.status as InteractionStatus,
-    email_data: fromJsonColumn(row.email_data, null),
-    response_data: fromJsonColumn(row.response_data, null),
-    created_at: row.created_at as string,
-    responded_at: (row.responded_at as string | null) ?? null,
-    expires_at: (row.expires_at as string | null) ?? null,
-  };
-}
+const toView = (row: Row): InteractionView => interactionViewFrom(row, fromJsonColumn);
 
 function selectRow(db: Database.Database, interactionId: string): Row | undefined {
   return statement(db, `SELECT ${columns} FROM email_interactions WHERE interaction_id = ?`).get(interactionId) as Row | undefined;
