@@ -139,7 +139,7 @@ export class ExecutionRun {
       const saved = this.records.save();
       // SQLite returns nothing: no await, so the hot path keeps its pace there.
       if (saved) await saved;
-      this.complete(node, outcome.outputs, outcome.record);
+      this.propagate(node, outcome.outputs);
     } else if (outcome.kind === 'failed') this.fail(node, outcome.error, outcome.record);
     else if (outcome.kind === 'paused') this.pause(node, outcome.record);
     else this.records.markCancelled(node.id, outcome.attempt);
