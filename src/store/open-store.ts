@@ -22,7 +22,6 @@ export interface StoreHooks {
   onCommit?: (batchSize: number, commitMs: number) => void;
   onEnqueued?: PgStoreOptions['onEnqueued'];
   onConnectionLost?: PgStoreOptions['onConnectionLost'];
-  onConnectionRestored?: PgStoreOptions['onConnectionRestored'];
 }
 
 /** The opened store; `pg` is set on PostgreSQL (the fleet needs its queue and pool). */

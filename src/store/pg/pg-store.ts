@@ -41,9 +41,8 @@ export interface PgStoreOptions {
   clock: Clock;
   log: Logger;
   onCommit?: (batchSize: number, commitMs: number) => void;
-  /** Told when the database stops or starts answering (readiness). */
+  /** Told when a write meets a lost connection (readiness; the health ping notices the return). */
   onConnectionLost?: (error: unknown) => void;
-  onConnectionRestored?: () => void;
   /** Told after an event is committed, so idle daemons can be woken (NOTIFY). */
   onEnqueued?: (workflowId: string) => void;
 }
@@ -87,7 +86,6 @@ export class PgStore implements Store {
       log: options.log,
       onCommit: options.onCommit,
       onConnectionLost: options.onConnectionLost,
-      onConnectionRestored: options.onConnectionRestored,
     });
     this.context = { db: this.db, writer: this.writer, clock: options.clock, log: options.log, resultsDir: path.join(options.dataDir, 'results') };
     this.queue = new PgQueue(this.db, options.clock);

@@ -29,9 +29,8 @@ export interface PgWriterOptions {
   log: Logger;
   /** Told after each group commit (metrics). */
   onCommit?: (batchSize: number, commitMs: number) => void;
-  /** Told when the database stops or starts answering the writer (readiness). */
+  /** Told when a group commit meets a lost connection (readiness). */
   onConnectionLost?: (error: unknown) => void;
-  onConnectionRestored?: () => void;
 }
 
 const firstRetryMs = 100;
@@ -123,7 +122,6 @@ class WriterLane {
         });
         this.recordStats(batch.length + latest.length, started);
         batch.forEach((pending, i) => pending.resolve(results[i]));
-        if (retryMs > firstRetryMs) this.options.onConnectionRestored?.();
         return;
       } catch (error) {
         if (isConnectionError(error)) {
